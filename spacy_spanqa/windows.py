@@ -1,0 +1,103 @@
+"""Encode question+context pairs as overlapping windows with the fast tokenizer.
+
+The tokenizer's `offset_mapping`, `sequence_ids` and
+`overflow_to_sample_mapping` do the windowing; we only trim long questions
+and turn gold character spans into token targets.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import numpy
+
+from .data_classes import QAWindows
+
+
+def truncate_questions(tokenizer, questions: Sequence[str], max_query_length: int) -> List[str]:
+    """Cut questions longer than `max_query_length` tokens at a token boundary."""
+    enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for question, offsets in zip(questions, enc["offset_mapping"]):
+        if len(offsets) > max_query_length:
+            question = question[: offsets[max_query_length - 1][1]]
+        out.append(question)
+    return out
+
+
+def encode_windows(
+    tokenizer,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    *,
+    max_seq_length: int,
+    doc_stride: int,
+    max_query_length: int = 64,
+    answers: Optional[Sequence[Optional[Tuple[int, int]]]] = None,
+) -> QAWindows:
+    """Tokenize pairs into windows of at most `max_seq_length` tokens.
+
+    `doc_stride` is the number of context tokens consecutive windows share
+    (Hugging Face's `stride`), so every context token is seen in full. With
+    `answers` (gold (start_char, end_char) or None per pair) the windows get
+    start/end token labels; a window that does not hold the whole answer is
+    labelled with the null position 0.
+    """
+    if not questions:
+        return QAWindows([], None, [], [], [])
+    questions = truncate_questions(tokenizer, questions, max_query_length)
+    enc = tokenizer(
+        list(questions),
+        list(contexts),
+        truncation="only_second",
+        max_length=max_seq_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+    pair_index = list(enc["overflow_to_sample_mapping"])
+    token_type_ids = enc.get("token_type_ids")
+    offsets: List[List[Optional[tuple]]] = []
+    labels: List[tuple] = []
+    for w, window_offsets in enumerate(enc["offset_mapping"]):
+        seq_ids = enc.sequence_ids(w)
+        ctx = [tuple(o) if s == 1 else None for o, s in zip(window_offsets, seq_ids)]
+        offsets.append(ctx)
+        if answers is not None:
+            labels.append(_token_targets(ctx, answers[pair_index[w]]))
+    return QAWindows(list(enc["input_ids"]), token_type_ids, offsets, pair_index, labels)
+
+
+def _token_targets(offsets: List[Optional[tuple]], answer: Optional[Tuple[int, int]]) -> tuple:
+    if answer is None:
+        return (0, 0)
+    start_char, end_char = answer
+    ctx = [i for i, o in enumerate(offsets) if o is not None]
+    if not ctx or offsets[ctx[0]][0] > start_char or offsets[ctx[-1]][1] < end_char:
+        return (0, 0)
+    start = max(i for i in ctx if offsets[i][0] <= start_char)
+    end = min(i for i in ctx if offsets[i][1] >= end_char)
+    return (start, end) if start <= end else (0, 0)
+
+
+def pad_batch(windows: QAWindows, indices: Sequence[int], pad_id: int) -> dict:
+    """Pad the chosen windows to the longest of them (not to max_seq_length)."""
+    width = max(len(windows.input_ids[i]) for i in indices)
+    n = len(indices)
+    input_ids = numpy.full((n, width), pad_id, dtype="int64")
+    mask = numpy.zeros((n, width), dtype="int64")
+    types = numpy.zeros((n, width), dtype="int64") if windows.token_type_ids is not None else None
+    for row, i in enumerate(indices):
+        ids = windows.input_ids[i]
+        input_ids[row, : len(ids)] = ids
+        mask[row, : len(ids)] = 1
+        if types is not None:
+            types[row, : len(ids)] = windows.token_type_ids[i]
+    batch = {"input_ids": input_ids, "attention_mask": mask}
+    if types is not None:
+        batch["token_type_ids"] = types
+    return batch
+
+
+def length_sorted_batches(windows: QAWindows, batch_size: int) -> List[List[int]]:
+    """Group windows of similar length so padding wastes almost nothing."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows.input_ids[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
