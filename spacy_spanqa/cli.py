@@ -1,2 +1,240 @@
-def main():
-    raise SystemExit("cli not yet")
+"""The `spanqa` command line: index, ask, evaluate, convert, split, export-hf."""
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Extractive question answering over your documents with spaCy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXAMPLE_KB = Path(__file__).parent / "example_kb"
+ModelOpt = typer.Option(
+    None, "--model", "-m",
+    help="Pipeline directory, installed pipeline package or Hugging Face QA checkpoint "
+    "(default: the reader shipped with spacy-spanqa).",
+)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "spacy-spanqa"
+
+
+def _default_index():
+    """The shipped example knowledge base, indexed on first use (cheap: a few files)."""
+    from .bm25 import BM25Index
+
+    return BM25Index.build(EXAMPLE_KB, _cache_dir() / "example_kb.idx", progress=False)
+
+
+@app.command()
+def index(
+    folder: Path = typer.Argument(..., help="Knowledge base folder (txt, md, html, pdf, json, jsonl, SQuAD)."),
+    index_path: Path = typer.Option(..., "--index", "-i", help="Where to save the index."),
+    backend: str = typer.Option("bm25s", help="bm25s (fast, default) or rank-bm25."),
+    max_words: int = typer.Option(120, help="Word budget of a passage."),
+    k1: float = typer.Option(1.5, help="BM25 term-frequency saturation."),
+    b: float = typer.Option(0.75, help="BM25 length normalisation."),
+    stemming: bool = typer.Option(True, help="Snowball-stem English words."),
+    stopwords: bool = typer.Option(True, help="Drop English stopwords."),
+):
+    """Index a folder of documents with BM25; re-runs only re-read changed files."""
+    from .bm25 import BM25Index
+
+    idx = BM25Index.build(
+        folder, index_path, backend=backend, k1=k1, b=b, stemming=stemming,
+        stopwords=stopwords, max_words=max_words, progress=True,
+    )
+    typer.echo(f"Indexed {len(idx)} passages from {folder} into {index_path} ({idx.backend}).", err=True)
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="The question."),
+    index_path: Optional[Path] = typer.Option(
+        None, "--index", "-i", help="Index from `spanqa index` (default: the example knowledge base)."
+    ),
+    model: Optional[str] = ModelOpt,
+    top_k: int = typer.Option(5, "--top-k", "-k", help="Passages to retrieve and read."),
+    questions: Optional[Path] = typer.Option(
+        None, "--questions", help="File of questions: one per line, or JSONL with a 'question' field."
+    ),
+    threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one line per question)."),
+):
+    """Answer questions from the knowledge base, with sources."""
+    from .qa import QuestionAnswerer
+
+    if (question is None) == (questions is None):
+        raise ValueError("Give either a QUESTION or --questions FILE (one of the two).")
+    batch = [question] if questions is None else _read_questions(questions)
+    idx = str(index_path) if index_path is not None else _default_index()
+    qa = QuestionAnswerer(idx, model=model, top_k=top_k, no_answer_threshold=threshold)
+    results = qa.ask_many(batch)
+    for result in results:
+        if as_json or questions is not None:
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            typer.echo(_format(result))
+
+
+def _read_questions(path: Path) -> List[str]:
+    if not path.is_file():
+        raise ValueError(f"Questions file not found: {path}.")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf8").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                line = json.loads(line)["question"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ValueError(f"{path}:{n} is not a JSON object with a 'question' field.") from None
+        out.append(line)
+    if not out:
+        raise ValueError(f"{path} holds no questions.")
+    return out
+
+
+def _format(result) -> str:
+    a = result.answer
+    if a is None:
+        lines = [f"Q: {result.question}", "A: I don't know: no passage in the knowledge base holds an answer."]
+        if result.passages:
+            lines.append("Closest sources: " + "; ".join(r.passage.title or r.passage.path for r in result.passages[:3]))
+        return "\n".join(lines)
+    p = a.passage
+    where = p.url or p.path
+    context = p.text[: a.start_char] + "**" + a.text + "**" + p.text[a.end_char :]
+    return "\n".join(
+        [f"Q: {result.question}", f"A: {a.text}   (confidence {a.score:.0%})",
+         f"Source: {p.title} — {where}", f"Passage: {context}"]
+    )
+
+
+@app.command()
+def evaluate(
+    data: Path = typer.Option(..., "--data", "-d", help="SQuAD v1.1/v2.0 JSON file."),
+    model: Optional[str] = ModelOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write predictions {id: answer} here."),
+    limit: int = typer.Option(0, help="Evaluate only the first N questions (0: all)."),
+    threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
+    batch_size: int = typer.Option(16, help="Paragraphs per batch."),
+):
+    """Official SQuAD EM/F1 of a reader on a SQuAD file; prints one JSON object."""
+    from tqdm import tqdm
+
+    from .qa import get_span_qa, load_reader
+    from .squad import golds_from_paragraphs, read_squad, squad_evaluate
+
+    paragraphs = read_squad(data)
+    nlp = load_reader(model)
+    reader = get_span_qa(nlp)
+    if threshold is not None:
+        reader.cfg["no_answer_threshold"] = threshold
+    docs, count = [], 0
+    for p in paragraphs:
+        questions = p.questions[: limit - count] if limit else p.questions
+        if not questions:
+            break
+        doc = nlp.make_doc(p.context)
+        doc._.qa_questions = [q.to_dict(with_answers=False) for q in questions]
+        docs.append(doc)
+        count += len(questions)
+    golds = {
+        qid: answers for qid, answers in golds_from_paragraphs(paragraphs).items()
+        if qid in {q["id"] for d in docs for q in d._.qa_questions}
+    }
+    predictions = {}
+    with tqdm(total=count, desc="Evaluating", unit="q", file=sys.stderr) as bar:
+        for doc in nlp.pipe(docs, batch_size=batch_size):
+            for answer in doc._.qa_answers:
+                predictions[answer.question_id] = answer.text
+            bar.update(len(doc._.qa_answers))
+    result = squad_evaluate(golds, predictions)
+    if output is not None:
+        output.write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf8")
+    typer.echo(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}))
+
+
+@app.command()
+def convert(
+    squad: Path = typer.Argument(..., help="SQuAD JSON file."),
+    output: Path = typer.Argument(..., help="Output .spacy file for `spacy evaluate`."),
+):
+    """Convert SQuAD JSON to a .spacy corpus (questions and answers on each Doc)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from .extensions import ensure_extensions
+    from .squad import read_squad
+
+    ensure_extensions()
+    nlp = spacy.blank("en")
+    db = DocBin(store_user_data=True)
+    paragraphs = read_squad(squad)
+    for p in paragraphs:
+        doc = nlp.make_doc(p.context)
+        doc._.qa_questions = [q.to_dict() for q in p.questions]
+        db.add(doc)
+    db.to_disk(output)
+    typer.echo(f"Wrote {len(db)} contexts to {output}.", err=True)
+
+
+@app.command()
+def split(
+    inputs: List[Path] = typer.Argument(..., help="SQuAD JSON files."),
+    train_out: Path = typer.Option(..., help="Training file to write."),
+    dev_dir: Path = typer.Option(..., help="Folder for dev_<name>.json per input and dev_all.json."),
+    dev_fraction: float = typer.Option(0.1, help="Share of paragraphs held out."),
+    unanswerable: float = typer.Option(0.12, help="Share of training questions also asked of another paragraph, as unanswerable."),
+    seed: int = typer.Option(13),
+):
+    """Split SQuAD files into train/dev by paragraph (no context leaks)."""
+    from .squad import add_unanswerable, read_squad, split_paragraphs, write_squad
+
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    train, dev_all = [], []
+    for path in inputs:
+        tr, dv = split_paragraphs(read_squad(path), dev_fraction, seed=seed)
+        name = path.stem.replace("_v1.0", "")
+        write_squad(dv, dev_dir / f"dev_{name}.json", version="v1.1")
+        train += tr
+        dev_all += dv
+    write_squad(add_unanswerable(train, unanswerable, seed=1), train_out)
+    write_squad(dev_all, dev_dir / "dev_all.json", version="v1.1")
+    typer.echo(f"train: {sum(len(p.questions) for p in train)} questions; dev: {sum(len(p.questions) for p in dev_all)}", err=True)
+
+
+@app.command("export-hf")
+def export_hf(
+    output: Path = typer.Argument(..., help="Directory for the Hugging Face model and tokenizer."),
+    model: Optional[str] = ModelOpt,
+):
+    """Export a reader's weights as a Hugging Face QA checkpoint."""
+    from .model import get_tokenizer, get_transformer
+    from .qa import get_span_qa, load_reader
+
+    reader = get_span_qa(load_reader(model))
+    get_transformer(reader.model).save_pretrained(str(output))
+    get_tokenizer(reader.model).save_pretrained(str(output))
+    typer.echo(f"Saved {output}", err=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

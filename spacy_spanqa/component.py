@@ -116,12 +116,20 @@ class SpanQA(TrainablePipe):
         """Answer one question over one Doc or text."""
         return self.answer_pairs([(context, question)])[0]
 
-    def answer_pairs(self, pairs: Sequence[Tuple[Context, str]]) -> List[Answer]:
-        """Answer (context, question) pairs in one batched pass over all windows."""
+    def answer_pairs(
+        self, pairs: Sequence[Tuple[Context, str]], no_answer_threshold: Optional[float] = None
+    ) -> List[Answer]:
+        """Answer (context, question) pairs in one batched pass over all windows.
+
+        `no_answer_threshold` overrides the component's setting for this call.
+        """
         questions = [_check_question(q) for _, q in pairs]
         texts = [c.text if isinstance(c, Doc) else str(c) for c, _ in pairs]
         best = self._best_spans(questions, texts)
-        return [self._make_answer(c, q, b) for (c, _), q, b in zip(pairs, questions, best)]
+        return [
+            self._make_answer(c, q, b, threshold=no_answer_threshold)
+            for (c, _), q, b in zip(pairs, questions, best)
+        ]
 
     def _best_spans(self, questions: List[str], contexts: List[str]) -> List[Optional[tuple]]:
         """Best (margin, start_char, end_char) per pair; None for an empty context."""
@@ -175,12 +183,16 @@ class SpanQA(TrainablePipe):
             answers=answers,
         )
 
-    def _make_answer(self, context: Context, question, best: Optional[tuple], qid=None) -> Answer:
+    def _make_answer(
+        self, context: Context, question, best: Optional[tuple], qid=None, threshold=None
+    ) -> Answer:
         if best is None:
             return Answer(question, "", 0.0, no_answer=True, question_id=qid)
         margin, start, end = best
         score = span_score(margin)
-        if score < self.cfg["no_answer_threshold"]:
+        if threshold is None:
+            threshold = self.cfg["no_answer_threshold"]
+        if score < threshold:
             return Answer(question, "", score, no_answer=True, question_id=qid)
         text = context.text if isinstance(context, Doc) else context
         span = None

@@ -171,9 +171,12 @@ def predict_logits(
 def quantize_int8(transformer: torch.nn.Module) -> torch.nn.Module:
     """A CPU copy with int8 dynamic quantization of every Linear layer."""
     import copy
+    import warnings
 
     cpu = copy.deepcopy(transformer).to("cpu").eval()
-    return torch.ao.quantization.quantize_dynamic(cpu, {torch.nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():  # torch marks eager-mode quantization deprecated; it still works
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(cpu, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 @registry.misc("spacy_spanqa.minilm_l6_path.v1")

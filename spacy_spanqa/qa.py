@@ -1,0 +1,188 @@
+"""Question answering over a knowledge base: BM25 retrieval, then the span_qa reader.
+
+This is the one object the CLI and the Slack bot use.
+"""
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import spacy
+from spacy.language import Language
+
+from .component import SpanQA
+from .data_classes import Answer
+from .knowledge_base import Passage
+from .squad import normalize_answer
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+
+
+@dataclass
+class RetrievedPassage:
+    passage: Passage
+    bm25_score: float
+
+
+@dataclass
+class QAResult:
+    """The answer to one question (None: no passage holds one), the other
+    candidate answers best first, and the retrieved passages in rank order."""
+
+    question: str
+    answer: Optional[Answer]
+    candidates: List[Answer] = field(default_factory=list)
+    passages: List[RetrievedPassage] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        a = self.answer
+        return {
+            "question": self.question,
+            "answer": a.text if a else None,
+            "score": round(a.score, 4) if a else None,
+            "source": _source(a.passage) if a else None,
+            "passage": (
+                {**_source(a.passage), "id": a.passage.id, "text": a.passage.text,
+                 "answer_start": a.start_char, "answer_end": a.end_char}
+                if a else None
+            ),
+            "passages": [
+                {"id": r.passage.id, "text": r.passage.text, **_source(r.passage),
+                 "bm25_score": round(r.bm25_score, 4)}
+                for r in self.passages
+            ],
+        }
+
+
+def _source(p: Passage) -> Dict[str, Optional[str]]:
+    return {"title": p.title, "path": p.path, "url": p.url}
+
+
+def load_reader(model: Union[str, Path, None] = None) -> Language:
+    """A pipeline with a span_qa component from a saved pipeline directory, an
+    installed pipeline package, or a Hugging Face QA checkpoint (name or dir).
+    None loads the reader that ships with spacy-spanqa."""
+    if model is None:
+        if not (DEFAULT_MODEL_DIR / "config.cfg").exists():
+            raise ValueError(
+                f"The default reader is missing from {DEFAULT_MODEL_DIR}; reinstall spacy-spanqa "
+                "or pass --model with a pipeline directory or Hugging Face QA checkpoint."
+            )
+        model = DEFAULT_MODEL_DIR
+    name = str(model)
+    if (Path(name) / "config.cfg").exists() or spacy.util.is_package(name):
+        nlp = spacy.load(name)
+    else:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("span_qa", config={"model": {"name": name}})
+        nlp.initialize()
+    get_span_qa(nlp)
+    return nlp
+
+
+def get_span_qa(nlp: Language) -> SpanQA:
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, SpanQA):
+            return pipe
+    raise ValueError(f"The pipeline {nlp.meta.get('name')!r} has no span_qa component; add one with nlp.add_pipe('span_qa').")
+
+
+class QuestionAnswerer:
+    """Holds a BM25 index and a reader; answers questions with sources.
+
+    index: a BM25Index or the path of a saved one.
+    model: see `load_reader` (None: the shipped default reader), or a loaded nlp.
+    top_k: passages retrieved and read per question.
+    no_answer_threshold: below this reader score the result is "no answer"
+        (None: the reader's own setting).
+    bm25_weight: adds `bm25_weight * bm25 / max_bm25` to the reader's log-odds
+        when ranking answers from different passages (0: reader score only).
+    """
+
+    def __init__(
+        self,
+        index,
+        model: Union[str, Path, Language, None] = None,
+        top_k: int = 5,
+        no_answer_threshold: Optional[float] = None,
+        bm25_weight: float = 0.0,
+    ):
+        from .bm25 import BM25Index
+
+        self.index = index if isinstance(index, BM25Index) else BM25Index.load(Path(index))
+        self.nlp = model if isinstance(model, Language) else load_reader(model)
+        self.reader = get_span_qa(self.nlp)
+        self.top_k = top_k
+        self.no_answer_threshold = (
+            self.reader.cfg["no_answer_threshold"] if no_answer_threshold is None else no_answer_threshold
+        )
+        self.bm25_weight = bm25_weight
+
+    def ask(self, question: str, top_k: Optional[int] = None) -> QAResult:
+        return self.ask_many([question], top_k)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], top_k: Optional[int] = None, batch_questions: int = 64
+    ) -> List[QAResult]:
+        """Retrieve for all questions at once, then read every (question,
+        passage) pair in batched reader calls of `batch_questions` questions."""
+        for q in questions:
+            if not isinstance(q, str) or not q.strip():
+                raise ValueError("Empty question: ask a question with at least one word.")
+        k = top_k or self.top_k
+        results: List[QAResult] = []
+        for i in range(0, len(questions), batch_questions):
+            chunk = list(questions[i : i + batch_questions])
+            hits = self.index.search_many(chunk, k)
+            pairs = [(p.text, q) for q, found in zip(chunk, hits) for p, _ in found]
+            answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=0.0))
+            for q, found in zip(chunk, hits):
+                read = [(next(answers), p, s) for p, s in found]
+                results.append(self._rank(q, read, found))
+        return results
+
+    def _rank(self, question: str, read, found) -> QAResult:
+        top_bm25 = max((s for _, s in found), default=0.0) or 1.0
+        scored = []
+        for answer, passage, bm25 in read:
+            if answer.no_answer:
+                continue
+            answer.passage = passage
+            margin = _logit(answer.score) + self.bm25_weight * bm25 / top_bm25
+            scored.append((margin, answer))
+        scored.sort(key=lambda x: -x[0])
+        candidates = _drop_duplicates([a for _, a in scored])
+        best = candidates[0] if candidates and candidates[0].score >= self.no_answer_threshold else None
+        passages = [RetrievedPassage(p, float(s)) for p, s in found]
+        return QAResult(question.strip(), best, candidates[1:] if best else candidates, passages)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def _drop_duplicates(answers: List[Answer]) -> List[Answer]:
+    """Keep the best of answers with the same normalised text or overlapping
+    the same characters of the same document (passages overlap by a sentence)."""
+    kept: List[Answer] = []
+    for a in answers:
+        start = a.passage.start_char + a.start_char
+        end = a.passage.start_char + a.end_char
+        dup = False
+        for b in kept:
+            if normalize_answer(a.text) == normalize_answer(b.text):
+                dup = True
+            elif _document_id(a.passage) == _document_id(b.passage):
+                b_start = b.passage.start_char + b.start_char
+                b_end = b.passage.start_char + b.end_char
+                dup = start < b_end and b_start < end
+            if dup:
+                break
+        if not dup:
+            kept.append(a)
+    return kept
+
+
+def _document_id(p: Passage) -> str:
+    return p.id.rsplit("#", 1)[0]

@@ -1,0 +1,151 @@
+"""The span_qa component as a spaCy user meets it."""
+import json
+import subprocess
+import sys
+
+import pytest
+import spacy
+from spacy import displacy
+
+from conftest import make_nlp
+
+TEXT = "Barack Obama was born in Hawaii on August 4, 1961. He was president."
+
+
+def test_add_pipe_works_from_entry_points_without_importing_the_package():
+    code = (
+        "import spacy, sys; nlp = spacy.blank('en'); nlp.add_pipe('span_qa');"
+        "assert 'spacy_spanqa' in sys.modules; print(nlp.pipe_names)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "span_qa" in out.stdout
+
+
+def test_ask_returns_a_verbatim_span_aligned_to_tokens(tiny_nlp):
+    tiny_nlp.get_pipe("span_qa").cfg["no_answer_threshold"] = 0.0
+    doc = tiny_nlp(TEXT)
+    answer = doc._.ask("Where was Barack Obama born?")
+    assert not answer.no_answer
+    assert answer.text == TEXT[answer.start_char : answer.end_char]
+    assert answer.text.strip() == answer.text and answer.text
+    assert answer.span.doc is doc
+    assert answer.span.start_char <= answer.start_char < answer.end_char <= answer.span.end_char
+    assert 0.0 < answer.score < 1.0
+
+
+def test_threshold_turns_low_scores_into_no_answer(tiny_nlp):
+    tiny_nlp.get_pipe("span_qa").cfg["no_answer_threshold"] = 1.0
+    doc = tiny_nlp.make_doc(TEXT)
+    doc._.qa_questions = ["Who?", "When?"]
+    doc = tiny_nlp(doc)
+    assert [a.no_answer for a in doc._.qa_answers] == [True, True]
+    assert all(a.text == "" and a.span is None for a in doc._.qa_answers)
+    assert len(doc.spans["qa"]) == 0
+
+
+def test_questions_on_docs_get_answers_and_spans_with_nlp_pipe(tiny_model_dir):
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0, spans_key="answers")
+    docs = []
+    for i in range(3):
+        doc = nlp.make_doc(TEXT * (i + 1))
+        doc._.qa_questions = [{"id": f"{i}-a", "question": "Who was born?"}, "When?"]
+        docs.append(doc)
+    out = list(nlp.pipe(docs, batch_size=2))
+    for i, doc in enumerate(out):
+        assert [a.question_id for a in doc._.qa_answers] == [f"{i}-a", "1"]
+        spans = doc.spans["answers"]
+        assert [s.label_ for s in spans] == ["Who was born?", "When?"]
+        for a in doc._.qa_answers:
+            assert a.text == doc.text[a.start_char : a.end_char]
+    html = displacy.render(out[0], style="span", options={"spans_key": "answers"})
+    assert "Who was born?" in html
+
+
+def test_answers_match_single_asks(tiny_model_dir):
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0, batch_size=3)
+    doc = nlp.make_doc(TEXT * 3)
+    doc._.qa_questions = ["Who?", "Where was he born?", "When?"]
+    doc = nlp(doc)
+    for answer in doc._.qa_answers:
+        single = nlp.make_doc(TEXT * 3)._.ask(answer.question)
+        assert (single.start_char, single.end_char) == (answer.start_char, answer.end_char)
+        assert single.score == pytest.approx(answer.score, abs=1e-4)
+
+
+def test_empty_question_is_a_clear_error_and_empty_doc_has_no_answer(tiny_nlp):
+    with pytest.raises(ValueError, match="Empty question"):
+        tiny_nlp(TEXT)._.ask("   ")
+    answer = tiny_nlp("")._.ask("Who?")
+    assert answer.no_answer and answer.span is None
+
+
+def test_unknown_model_is_one_clear_error(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("span_qa", config={"model": {"name": str(tmp_path / "no-such-model")}})
+    with pytest.raises(ValueError, match="Could not load the QA model"):
+        nlp.initialize()
+
+
+def test_ask_without_component_explains(tiny_nlp):
+    other = spacy.blank("de")
+    with pytest.raises(ValueError, match="span_qa component"):
+        other("Hallo Welt")._.ask("Was?")
+
+
+def test_to_disk_and_load_in_a_fresh_process_give_identical_answers(tiny_model_dir, tmp_path):
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
+    questions = ["Who was born?", "Where?", "When was it?"]
+    expected = [nlp(TEXT * 2)._.ask(q).to_dict() for q in questions]
+    nlp.to_disk(tmp_path / "pipeline")
+    code = (
+        "import json, sys, spacy; nlp = spacy.load(sys.argv[1]);"
+        f"print(json.dumps([nlp({TEXT * 2!r})._.ask(q).to_dict() for q in {questions!r}]))"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "pipeline")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_float16_weights_halve_the_size_and_keep_answers(tiny_model_dir, tmp_path):
+    nlp32 = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
+    nlp16 = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
+    nlp16.get_pipe("span_qa").model.shims[0].weights_dtype = "float16"
+    nlp32.to_disk(tmp_path / "f32")
+    nlp16.to_disk(tmp_path / "f16")
+    size32 = (tmp_path / "f32" / "span_qa" / "model").stat().st_size
+    size16 = (tmp_path / "f16" / "span_qa" / "model").stat().st_size
+    assert size16 < 0.6 * size32
+    loaded = spacy.load(tmp_path / "f16")
+    a = nlp32(TEXT)._.ask("Where was he born?")
+    b = loaded(TEXT)._.ask("Where was he born?")
+    assert (a.start_char, a.end_char) == (b.start_char, b.end_char)
+    assert a.score == pytest.approx(b.score, abs=0.02)
+
+
+def test_int8_quantized_inference_answers(tiny_model_dir):
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0, quantize=True)
+    answer = nlp(TEXT)._.ask("Where was he born?")
+    assert answer.text == TEXT[answer.start_char : answer.end_char] and answer.text
+    import torch
+
+    reader = nlp.get_pipe("span_qa")
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in reader._int8.modules())
+
+
+def test_update_lowers_the_loss(tiny_model_dir):
+    from spacy.training import Example
+
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12)
+    doc = nlp.make_doc(TEXT)
+    ref = nlp.make_doc(TEXT)
+    ref._.qa_questions = [{"id": "1", "question": "Where?", "answers": [{"text": "Hawaii", "answer_start": 25}]}]
+    doc._.qa_questions = [{"id": "1", "question": "Where?"}]
+    examples = [Example(doc, ref)]
+    optimizer = nlp.initialize(lambda: examples)
+    losses = [nlp.update(examples, sgd=optimizer, losses={})["span_qa"] for _ in range(15)]
+    assert losses[-1] < losses[0] / 2
