@@ -1,0 +1,144 @@
+"""Command line: `python -m bot --index PATH` runs the bot; `python -m bot feedback` reports votes.
+
+Slack settings come from the environment (see `server.SlackSettings`): never
+from flags, so tokens stay out of shell history and process lists.
+"""
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .feedback import FeedbackStore, default_feedback_path, format_summary
+from .redaction import configure_logging
+from .server import SettingsError, SlackSettings, choose_runner
+
+logger = logging.getLogger("bot")
+
+cli = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="A Slack bot that answers questions from a spacy-spanqa knowledge base index.",
+)
+
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> "typer.Exit":
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@cli.callback(invoke_without_command=True)
+def serve(
+    ctx: typer.Context,
+    index: Optional[Path] = typer.Option(None, "--index", envvar="SPANQA_INDEX", help="BM25 index built by `spanqa index`."),
+    model: Optional[str] = typer.Option(
+        None, "--model", envvar="SPANQA_MODEL", help="Reader: pipeline dir or Hugging Face QA checkpoint (default: the shipped one)."
+    ),
+    top_k: int = typer.Option(5, "--top-k", min=1, help="Passages retrieved and read per question."),
+    host: str = typer.Option("0.0.0.0", "--host", help="HTTP mode: address to listen on."),
+    port: int = typer.Option(3000, "--port", help="HTTP mode: port; Slack posts to /slack/events."),
+    feedback_db: Optional[Path] = typer.Option(
+        None, "--feedback-db", help="SQLite file for answers and votes (default: feedback.sqlite next to the index)."
+    ),
+    max_question_chars: int = typer.Option(500, "--max-question-chars", min=1, help="Longer questions are refused."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Queued questions answered per model call."),
+    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+) -> None:
+    """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on --port
+    (needs SLACK_SIGNING_SECRET). SLACK_BOT_TOKEN is always required."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        settings = SlackSettings.from_env()
+    except SettingsError as error:
+        raise fail(str(error))
+    try:
+        configure_logging(log_level, secrets=[settings.signing_secret or ""])
+    except ValueError:
+        raise fail(f"Unknown --log-level {log_level!r}; use DEBUG, INFO, WARNING or ERROR.")
+    if index is None:
+        raise fail("--index is required: pass the index built by `spanqa index`, or set SPANQA_INDEX.")
+    if not index.exists():
+        raise fail(f"There is no index at {index}; build one with `spanqa index`.")
+
+    client = settings.web_client()
+    try:
+        identity = client.auth_test()
+    except Exception as error:  # SlackApiError, or no connection at all
+        raise fail(_auth_failure(error, settings.api_url), code=1)
+    logger.info("Signed in to Slack as %s in %s", identity.get("user"), identity.get("team"))
+
+    from spacy_spanqa.qa import QuestionAnswerer  # slow (loads torch): after the cheap checks
+
+    try:
+        answerer = QuestionAnswerer(index, model=model, top_k=top_k)
+    except ValueError as error:
+        raise fail(str(error))
+
+    from .app import create_app
+
+    store = FeedbackStore(feedback_db or default_feedback_path(index))
+    logger.info("Recording answers and feedback in %s", store.path)
+    app = create_app(
+        answerer,
+        client=client,
+        signing_secret=settings.signing_secret,
+        feedback=store,
+        max_question_chars=max_question_chars,
+        max_batch=batch_size,
+    )
+    try:
+        runner = choose_runner(app, settings, host=host, port=port)
+    except OSError as error:
+        raise fail(f"Cannot listen on {host}:{port}: {error.strerror or error}.", code=1)
+    logger.info("Answering questions via %s", "Socket Mode" if settings.socket_mode else "HTTP")
+    try:
+        runner.start()
+    except KeyboardInterrupt:
+        logger.info("Stopping")
+    finally:
+        runner.close()
+        store.close()
+
+
+def _auth_failure(error: Exception, api_url: str) -> str:
+    response = getattr(error, "response", None)
+    if response is not None:
+        code = response.get("error")
+        return f"Slack rejected SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token again from https://api.slack.com/apps."
+    return f"Could not reach the Slack API at {api_url} ({type(error).__name__}); check the network or SLACK_API_URL."
+
+
+@cli.command("feedback")
+def feedback_report(
+    feedback_db: Optional[Path] = typer.Option(None, "--feedback-db", help="The bot's SQLite file."),
+    index: Optional[Path] = typer.Option(
+        None, "--index", envvar="SPANQA_INDEX", help="Or the index, to use the feedback.sqlite next to it."
+    ),
+    worst: int = typer.Option(10, "--worst", min=0, help="How many worst-rated answers to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Summarise the votes: counts per vote and the worst-rated answers."""
+    if feedback_db is None and index is None:
+        raise fail("Pass --feedback-db PATH, or --index PATH to read the feedback.sqlite next to the index.")
+    path = feedback_db or default_feedback_path(index)
+    try:
+        store = FeedbackStore.open_existing(path)
+    except ValueError as error:
+        raise fail(str(error), code=1)
+    try:
+        summary = store.summary(worst=worst)
+    finally:
+        store.close()
+    typer.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+def main() -> None:
+    cli(prog_name="python -m bot")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""Slack formatting: Block Kit messages for answers, and Slack text to plain questions.
+
+Everything here is pure (no Slack calls) so it can be tested on its own. It
+reads results through the public attributes of `spacy_spanqa.qa.QAResult`,
+`Answer` and `Passage` only.
+"""
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+FEEDBACK_ACTION_PREFIX = "spanqa_feedback_"
+HELPFUL = "helpful"
+NOT_HELPFUL = "not_helpful"
+VOTES = (HELPFUL, NOT_HELPFUL)
+
+# Characters of passage text shown on each side of the answer span.
+EXCERPT_CONTEXT_CHARS = 280
+# Slack rejects section text over 3,000 characters; stay below with room for markup.
+MAX_SECTION_CHARS = 2900
+MAX_SOURCES = 3
+
+Block = Dict[str, Any]
+
+
+# ---------------------------------------------------------------------------
+# Slack text <-> plain text
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def question_from_text(text: Optional[str], bot_user_id: Optional[str] = None) -> str:
+    """The question in a Slack message: the bot's own mention removed, links,
+    channels and other mentions turned into their visible text, entities
+    unescaped and whitespace collapsed."""
+
+    def replace(match: "re.Match[str]") -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            if bot_user_id and target[1:] == bot_user_id:
+                return " "
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            # <!here>, <!channel>, <!subteam^ID|@team>, <!date^...|fallback>
+            return label or ("@" + target[1:].split("^", 1)[0])
+        return label or target
+
+    plain = _ANGLE.sub(replace, text or "")
+    return " ".join(unescape(plain).split())
+
+
+def looks_like_question(text: str) -> bool:
+    """True for a message that reads as a question: used for thread follow-ups,
+    so that "thanks!" in a thread the bot answered gets no reply."""
+    words = text.lower().split()
+    return "?" in text or bool(words) and words[0].strip(",") in _QUESTION_WORDS
+
+
+_QUESTION_WORDS = {
+    "who", "whom", "whose", "what", "when", "where", "which", "why", "how",
+    "is", "are", "was", "were", "do", "does", "did", "can", "could", "should",
+    "would", "will", "may", "must", "have", "has", "had", "and", "also",
+}
+
+
+# ---------------------------------------------------------------------------
+# Pieces of an answer
+
+
+def percent(score: Optional[float]) -> str:
+    return "n/a" if score is None else f"{round(float(score) * 100)}%"
+
+
+def _link_target(url: str) -> str:
+    # A link's target may not contain the characters that delimit it.
+    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+
+
+def source_mrkdwn(passage: Any) -> str:
+    """`<url|title>` when the passage has a URL, else the title in bold and the
+    file path in code; the title falls back to the path."""
+    title = (getattr(passage, "title", None) or "").strip()
+    path = (getattr(passage, "path", None) or "").strip()
+    url = (getattr(passage, "url", None) or "").strip()
+    label = title or path or "untitled document"
+    if url:
+        text = f"<{_link_target(url)}|{escape(label)}>"
+    else:
+        text = f"*{escape(label)}*"
+    if path and path != label:
+        text += f" `{escape(path)}`"
+    return text
+
+
+def _bold(text: str) -> str:
+    """Bold a span of (already escaped) text. Slack bold cannot cross a line
+    break or start/end on whitespace, so each line is bolded on its own with
+    its surrounding whitespace kept outside the asterisks."""
+    pieces = []
+    for line in text.split("\n"):
+        core = line.strip()
+        if not core:
+            pieces.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip())]
+        trail = line[len(line.rstrip()):]
+        pieces.append(f"{lead}*{core}*{trail}")
+    return "\n".join(pieces)
+
+
+def _trim_start(text: str) -> str:
+    # Start the excerpt on a word boundary.
+    cut = text.find(" ")
+    return text[cut + 1:] if 0 <= cut < 40 else text
+
+
+def _trim_end(text: str) -> str:
+    cut = text.rfind(" ")
+    return text[:cut] if cut > len(text) - 40 else text
+
+
+def highlight_excerpt(
+    text: str, start: int, end: int, context_chars: int = EXCERPT_CONTEXT_CHARS
+) -> str:
+    """The passage around characters [start, end) with that span in bold, cut to
+    `context_chars` on each side (with an ellipsis) and escaped for mrkdwn."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    while True:
+        left_from = max(0, start - context_chars)
+        right_to = min(len(text), end + context_chars)
+        left = text[left_from:start]
+        right = text[end:right_to]
+        if left_from > 0:
+            left = "…" + _trim_start(left)
+        if right_to < len(text):
+            right = _trim_end(right) + "…"
+        excerpt = escape(left) + _bold(escape(text[start:end])) + escape(right)
+        if len(excerpt) <= MAX_SECTION_CHARS or context_chars == 0:
+            break
+        context_chars //= 2
+    if len(excerpt) > MAX_SECTION_CHARS:  # only a huge answer span gets here
+        excerpt = excerpt[: MAX_SECTION_CHARS - 1] + "…"
+    return _quote(excerpt)
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in text.split("\n"))
+
+
+def _snippet(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = _trim_end(flat[:limit]) + "…"
+    return escape(flat)
+
+
+# ---------------------------------------------------------------------------
+# Whole messages
+
+
+def feedback_actions(answer_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": "spanqa_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": FEEDBACK_ACTION_PREFIX + HELPFUL,
+                "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
+                "value": answer_id,
+            },
+            {
+                "type": "button",
+                "action_id": FEEDBACK_ACTION_PREFIX + NOT_HELPFUL,
+                "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
+                "value": answer_id,
+            },
+        ],
+    }
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _asked_by(user: Optional[str], question: str) -> List[Block]:
+    if not user:
+        return []
+    return [_context(f"<@{user}> asked: {_snippet(question, 400)}")]
+
+
+def answer_message(
+    result: Any, answer_id: Optional[str] = None, asked_by: Optional[str] = None
+) -> Tuple[str, List[Block]]:
+    """(notification text, blocks) for a QAResult: the answer in bold, the
+    passage with the answer highlighted, its source and confidence; or, when
+    there is no answer, a plain "I don't know" with the closest sources.
+    `asked_by` repeats the question with its asker (for /ask, whose question
+    is not visible in the channel)."""
+    answer = result.answer
+    blocks = _asked_by(asked_by, result.question)
+    if answer is None:
+        text = "I couldn't find an answer to that in the knowledge base."
+        blocks.append(_section(f":shrug: {text}"))
+        sources = closest_sources(result.passages)
+        if sources:
+            blocks.append(_section("*Closest sources:*\n" + "\n".join(sources)))
+        else:
+            blocks.append(_context("No document matched any word of the question."))
+    else:
+        answer_text = " ".join(answer.text.split()) or answer.text
+        text = f"Answer: {answer_text}"
+        blocks.append(_section(_bold(escape(answer_text))))
+        blocks.append(_section(highlight_excerpt(answer.passage.text, answer.start_char, answer.end_char)))
+        details = f"Source: {source_mrkdwn(answer.passage)}  ·  Confidence: {percent(answer.score)}"
+        others = [c for c in result.candidates[:2] if c.text.strip()]
+        if others:
+            details += "  ·  Other candidates: " + ", ".join(
+                f"{_snippet(c.text, 60)} ({percent(c.score)})" for c in others
+            )
+        blocks.append(_context(details))
+    if answer_id:
+        blocks.append(feedback_actions(answer_id))
+    return text, blocks
+
+
+def closest_sources(passages: Sequence[Any], limit: int = MAX_SOURCES) -> List[str]:
+    """One bullet per distinct source document of the retrieved passages, best first."""
+    lines, seen = [], set()
+    for retrieved in passages:
+        passage = retrieved.passage
+        key = (passage.path, passage.url, passage.title)
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(f"• {source_mrkdwn(passage)} — _{_snippet(passage.text, 120)}_")
+        if len(lines) == limit:
+            break
+    return lines
+
+
+def hint_message(bot_user_id: Optional[str] = None) -> str:
+    mention = f"<@{bot_user_id}>" if bot_user_id else "me"
+    return (
+        f"Ask me a question about the knowledge base, for example {mention} _how many vacation days do I get?_ "
+        "— or use `/ask how many vacation days do I get?`"
+    )
+
+
+def too_long_message(length: int, limit: int) -> str:
+    return (
+        f"That question is {length} characters long and I only take questions up to {limit}; "
+        "I didn't answer it — could you ask it more briefly?"
+    )
+
+
+def error_message(reason: Optional[str] = None) -> str:
+    if reason:
+        return f":warning: Sorry, I couldn't answer that: {escape(reason)}"
+    return (
+        ":warning: Sorry, something went wrong while I was looking that up. "
+        "It has been logged; please try again in a moment."
+    )
+
+
+def busy_message() -> str:
+    return ":hourglass: I'm answering a lot of questions right now; please ask again in a minute."
+
+
+def working_message(question: str) -> str:
+    return f":hourglass_flowing_sand: Looking up: _{_snippet(question, 400)}_"
+
+
+def thanks_message(vote: str) -> str:
+    if vote == HELPFUL:
+        return ":thumbsup: Thanks — glad it helped. Your feedback was recorded."
+    return ":memo: Thanks — your feedback was recorded and helps us improve the answers."
