@@ -5,6 +5,8 @@ from flags, so tokens stay out of shell history and process lists.
 """
 import json
 import logging
+import signal
+import sqlite3
 from pathlib import Path
 from typing import Optional
 
@@ -77,10 +79,16 @@ def serve(
         answerer = QuestionAnswerer(index, model=model, top_k=top_k)
     except ValueError as error:
         raise fail(str(error))
+    except OSError as error:
+        raise fail(f"Could not load the index or model: {error}.", code=1)
 
     from .app import create_app
 
-    store = FeedbackStore(feedback_db or default_feedback_path(index))
+    feedback_path = feedback_db or default_feedback_path(index)
+    try:
+        store = FeedbackStore(feedback_path)
+    except (OSError, sqlite3.Error) as error:
+        raise fail(f"Cannot open the feedback database {feedback_path}: {error}.", code=1)
     logger.info("Recording answers and feedback in %s", store.path)
     app = create_app(
         answerer,
@@ -95,6 +103,7 @@ def serve(
     except OSError as error:
         raise fail(f"Cannot listen on {host}:{port}: {error.strerror or error}.", code=1)
     logger.info("Answering questions via %s", "Socket Mode" if settings.socket_mode else "HTTP")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         runner.start()
     except KeyboardInterrupt:
@@ -102,6 +111,10 @@ def serve(
     finally:
         runner.close()
         store.close()
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # stop serving the same way as Ctrl-C: close the runner and the database
 
 
 def _auth_failure(error: Exception, api_url: str) -> str:

@@ -63,12 +63,12 @@ def create_app(
     max_question_chars: longer questions are refused, not truncated.
     max_batch / max_pending: see `AnswerQueue`.
     """
+    _quiet_bolt_client_warning()
     app = App(
         client=client,
         signing_secret=signing_secret or "",
         token_verification_enabled=token_verification_enabled,
-        # Slack's own retries must not make a second answer; see `skip_repeated_events`.
-        ignoring_self_events_enabled=True,
+        ignoring_self_events_enabled=True,  # never answer its own messages
     )
     bot = _QABot(app.client, AnswerQueue(answerer, max_batch=max_batch, max_pending=max_pending), feedback, max_question_chars)
     app.use(bot.skip_repeated_events)
@@ -78,6 +78,20 @@ def create_app(
     app.action(re.compile("^" + re.escape(blocks.FEEDBACK_ACTION_PREFIX)))(bot.on_feedback)
     app.error(bot.on_error)
     return app
+
+
+class _ClientTokenWarningFilter(logging.Filter):
+    """bolt warns that the token is unused whenever SLACK_BOT_TOKEN is set and a
+    client is given; passing the client (for SLACK_API_URL) is deliberate here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _quiet_bolt_client_warning() -> None:
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _ClientTokenWarningFilter) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_ClientTokenWarningFilter())
 
 
 class _QABot:

@@ -119,6 +119,12 @@ def _bold(text: str) -> str:
     return "\n".join(pieces)
 
 
+def _joiner(neighbour: str) -> str:
+    # Slack ignores asterisks inside a word; a zero-width space next to them
+    # makes a span that starts or ends mid-word render bold all the same.
+    return "\u200b" if neighbour.isalnum() else ""
+
+
 def _trim_start(text: str) -> str:
     # Start the excerpt on a word boundary.
     cut = text.find(" ")
@@ -146,7 +152,7 @@ def highlight_excerpt(
             left = "…" + _trim_start(left)
         if right_to < len(text):
             right = _trim_end(right) + "…"
-        excerpt = escape(left) + _bold(escape(text[start:end])) + escape(right)
+        excerpt = escape(left) + _joiner(left[-1:]) + _bold(escape(text[start:end])) + _joiner(right[:1]) + escape(right)
         if len(excerpt) <= MAX_SECTION_CHARS or context_chars == 0:
             break
         context_chars //= 2

@@ -7,7 +7,6 @@ threads are answered after a restart too.
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -46,17 +45,6 @@ def default_feedback_path(index_path: Union[str, Path]) -> Path:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class Vote:
-    answer_id: str
-    user: str
-    vote: str
-    created_at: str
-    question: Optional[str]
-    answer: Optional[str]
-    source_title: Optional[str]
 
 
 class FeedbackStore:
@@ -138,13 +126,6 @@ class FeedbackStore:
     def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
         rows = self._run("SELECT 1 FROM answers WHERE channel = ? AND thread_ts = ? LIMIT 1", (channel, thread_ts))
         return bool(rows)
-
-    def votes(self) -> List[Vote]:
-        rows = self._run(
-            "SELECT v.answer_id, v.user, v.vote, v.created_at, a.question, a.answer, a.source_title "
-            "FROM votes v LEFT JOIN answers a ON a.id = v.answer_id ORDER BY v.created_at"
-        )
-        return [Vote(**dict(row)) for row in rows]
 
     def summary(self, worst: int = 10) -> Dict[str, Any]:
         """Counts per vote, and the answers with the most net "not helpful" votes."""

@@ -242,7 +242,8 @@ def test_queue_turns_questions_away_when_full():
     answerer = FakeAnswerer(slow_seconds=0.3)
     queue = AnswerQueue(answerer, max_pending=1)
     assert queue.submit("slow one", lambda outcome: None)
-    time.sleep(0.1)  # the worker picks it up
+    while not answerer.asked:  # the worker took it: the queue is empty again
+        time.sleep(0.01)
     assert queue.submit("second", lambda outcome: None)
     assert not queue.submit("third", lambda outcome: None)
     queue.close()
