@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,7 +76,10 @@ class _Corpus:
 
 
 class BM25Index:
-    """Passages of a knowledge base scored with BM25 and kept on disk; `search` returns the best first."""
+    """Passages of a knowledge base scored with BM25 and kept on disk; `search` returns the best first.
+
+    Searching is safe from several threads (e.g. a Slack app's listeners).
+    """
 
     def __init__(self, path: Path, settings: IndexSettings, scorer, passages: Sequence[Dict[str, Any]],
                  vocab: List[str], manifest: Dict[str, Any], report: Optional[BuildReport] = None):
@@ -85,6 +89,7 @@ class BM25Index:
         self.manifest = manifest
         self.report = report  # set by build(): which files were read, reused, removed
         self._passages = passages
+        self._passages_lock = threading.Lock()  # the mmapped JSONL reader seeks a shared file position
         self._vocab = {token: i for i, token in enumerate(vocab)}
 
     @property
@@ -128,9 +133,13 @@ class BM25Index:
             folder = Path(folder_or_passages)
             parts, report = _read_folder(folder, path, settings, previous, progress)
             if previous is not None and all(part.reused for part in parts) and not report.removed:
-                index = cls.load(path)  # nothing changed: keep the live build
-                index.report = report
-                return index
+                try:
+                    index = cls.load(path)  # nothing changed: keep the live build
+                    index.report = report
+                    return index
+                except ValueError:  # the live build is damaged: rebuild it from the folder
+                    previous = None
+                    parts, report = _read_folder(folder, path, settings, previous, progress)
             source: Optional[str] = str(folder.resolve())
         else:
             parts = [_Part(None, passages=[p if isinstance(p, Passage) else Passage.from_dict(p) for p in folder_or_passages])]
@@ -200,7 +209,9 @@ class BM25Index:
 
     def passage(self, i: int) -> Passage:
         """The i-th stored passage."""
-        return Passage.from_dict(self._passages[i])
+        with self._passages_lock:
+            data = self._passages[i]
+        return Passage.from_dict(data)
 
     def search(self, query: str, top_k: int = 5) -> List[Tuple[Passage, float]]:
         """Up to `top_k` (passage, BM25 score) pairs, best first; [] when no passage shares a word."""
@@ -228,15 +239,17 @@ def _live_manifest(path: Path, settings: IndexSettings) -> Optional[Tuple[Path, 
         return None
     try:
         manifest = store.read_manifest(build)
-    except (OSError, ValueError):
+        if manifest.get("settings") != asdict(settings) or store.count_stored(build) != manifest["n_passages"]:
+            return None
+    except (OSError, ValueError, KeyError):  # a damaged live build is simply not reused
         return None
-    return (build, manifest) if manifest.get("settings") == asdict(settings) else None
+    return build, manifest
 
 
 def _read_folder(folder: Path, index_path: Path, settings: IndexSettings,
                  previous: Optional[Tuple[Path, Dict[str, Any]]], progress: bool) -> Tuple[List[_Part], BuildReport]:
     """Hash every file; parse and split only those whose hash is not in the previous build."""
-    files = [f for f in knowledge_base.list_files(folder) if not _inside(f, index_path)]
+    files = knowledge_base.list_files(folder, exclude=index_path)
     known = previous[1]["files"] if previous else {}
     report = BuildReport(full_rebuild=previous is None)
     parts = []
@@ -260,10 +273,6 @@ def _read_folder(folder: Path, index_path: Path, settings: IndexSettings,
     if not parts:
         raise ValueError(knowledge_base.no_documents_message(folder))
     return parts, report
-
-
-def _inside(file: Path, folder: Path) -> bool:
-    return file.resolve().is_relative_to(folder.resolve())
 
 
 def _assemble(parts: List[_Part], previous: Optional[Tuple[Path, Dict[str, Any]]],

@@ -116,6 +116,15 @@ def read_tokens(build: Path) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     return flat, offsets, read_vocab(build)
 
 
+def count_stored(build: Path) -> int:
+    """Passages whose text and tokens a build holds; raises OSError/ValueError when files are missing."""
+    n_tokens = len(np.load(build / TOKEN_OFFSETS, mmap_mode="r")) - 1
+    n_lines = len(json.loads((build / PASSAGES).with_suffix(".mmindex.json").read_text(encoding="utf8")))
+    if not (build / VOCAB).is_file() or not (build / TOKENS).is_file() or n_tokens != n_lines:
+        raise ValueError(f"{build} is incomplete")
+    return n_lines
+
+
 def read_vocab(build: Path) -> List[str]:
     return json.loads((build / VOCAB).read_text(encoding="utf8"))
 

@@ -5,6 +5,7 @@ settings, so both backends score identical tokens.
 """
 import functools
 import itertools
+import threading
 from collections.abc import Sequence as SequenceABC
 from typing import Dict, Iterator, List, Sequence, Tuple
 
@@ -12,6 +13,7 @@ import bm25s
 import numpy as np
 
 TOKEN_PATTERN = r"(?u)\b\w+\b"
+_STEMMER_LOCK = threading.Lock()  # one shared Snowball stemmer; its C state is not thread-safe
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,7 +34,8 @@ def _options(stemming: bool, stopwords: bool) -> dict:
 
 def tokenize_texts(texts: Sequence[str], stemming: bool = True, stopwords: bool = True) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """Tokens of `texts` as (flat token ids, per-text lengths, vocabulary by id)."""
-    tokenized = bm25s.tokenize(list(texts), return_ids=True, show_progress=False, **_options(stemming, stopwords))
+    with _STEMMER_LOCK:
+        tokenized = bm25s.tokenize(list(texts), return_ids=True, show_progress=False, **_options(stemming, stopwords))
     vocab = [""] * len(tokenized.vocab)
     for token, i in tokenized.vocab.items():
         vocab[i] = token
@@ -45,7 +48,8 @@ def tokenize_queries(queries: Sequence[str], stemming: bool = True, stopwords: b
     """Tokens of each query, as strings to look up in an index's vocabulary."""
     if not queries:
         return []
-    return bm25s.tokenize(list(queries), return_ids=False, show_progress=False, **_options(stemming, stopwords))
+    with _STEMMER_LOCK:
+        return bm25s.tokenize(list(queries), return_ids=False, show_progress=False, **_options(stemming, stopwords))
 
 
 class Vocabulary:

@@ -9,7 +9,7 @@ import io
 import json
 import re
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
@@ -60,7 +60,11 @@ class Passage:
     metadata: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        # Not dataclasses.asdict: its recursive deep copy dominated indexing time.
+        return {
+            "id": self.id, "text": self.text, "title": self.title, "path": self.path, "url": self.url,
+            "start_char": self.start_char, "end_char": self.end_char, "metadata": dict(self.metadata),
+        }
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Passage":
@@ -99,9 +103,10 @@ def no_documents_message(folder: Path) -> str:
     return f"No documents found in {folder}; supported: {SUPPORTED}."
 
 
-def list_files(folder: Path) -> List[Path]:
-    """Supported files under `folder` in a stable order; hidden files are ignored, others warned about."""
+def list_files(folder: Path, exclude: Optional[Path] = None) -> List[Path]:
+    """Supported files under `folder` in a stable order; hidden files and `exclude` are ignored, others warned about."""
     root = Path(folder)
+    skip = exclude.resolve() if exclude is not None else None
     if not root.exists():
         raise ValueError(f"The knowledge base folder {root} does not exist; give a folder of documents ({SUPPORTED}).")
     if root.is_file():
@@ -111,6 +116,8 @@ def list_files(folder: Path) -> List[Path]:
     files, unsupported = [], []
     for path in sorted(root.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(root).parts) or not path.is_file():
+            continue
+        if skip is not None and path.resolve().is_relative_to(skip):
             continue
         (files if path.suffix.lower() in SUPPORTED_SUFFIXES else unsupported).append(path)
     if unsupported:

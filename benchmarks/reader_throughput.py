@@ -1,0 +1,99 @@
+"""Reader speed: span_qa against transformers' question-answering pipeline.
+
+Same weights, same questions and contexts, same window settings, one run.
+Prints questions/second for each, the ratios, the share of identical
+answers and SQuAD F1 against the gold answers.
+
+    python benchmarks/reader_throughput.py --n 400
+    python benchmarks/reader_throughput.py --model PIPELINE_DIR --data SQUAD.json
+"""
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from transformers import pipeline
+
+from spacy_spanqa.model import get_tokenizer, get_transformer
+from spacy_spanqa.qa import get_span_qa, load_reader
+from spacy_spanqa.squad import read_squad, squad_evaluate
+
+DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
+
+
+def load_questions(path: Path, n: int):
+    items = []
+    for p in read_squad(path):
+        for q in p.questions:
+            items.append((q.id, q.question, p.context, [t for t, _ in q.answers]))
+    return items[:n]
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="pipeline dir / HF QA checkpoint (default: shipped reader)")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--n", type=int, default=400, help="questions")
+    parser.add_argument("--hf-batch-sizes", type=int, nargs="+", default=[1, 16])
+    args = parser.parse_args()
+
+    torch.set_num_threads(torch.get_num_threads())
+    items = load_questions(args.data, args.n)
+    golds = {qid: answers for qid, _, _, answers in items}
+    nlp = load_reader(args.model)
+    reader = get_span_qa(nlp)
+    cfg = reader.cfg
+    pairs = [(context, question) for _, question, context, _ in items]
+
+    with tempfile.TemporaryDirectory() as hf_dir:
+        get_transformer(reader.model).save_pretrained(hf_dir)
+        get_tokenizer(reader.model).save_pretrained(hf_dir)
+        hf = pipeline("question-answering", model=hf_dir, tokenizer=hf_dir, device=-1)
+        hf_kwargs = dict(
+            max_seq_len=cfg["max_seq_length"], doc_stride=cfg["doc_stride"],
+            max_question_len=cfg["max_query_length"], max_answer_len=cfg["max_answer_length"],
+        )
+        hf(question=items[0][1], context=items[0][2], **hf_kwargs)  # warm-up
+        rows = {}
+        for bs in args.hf_batch_sizes:
+            out, secs = timed(lambda: hf(
+                question=[q for _, q, _, _ in items], context=[c for _, _, c, _ in items],
+                batch_size=bs, **hf_kwargs,
+            ))
+            out = out if isinstance(out, list) else [out]
+            rows[f"hf pipeline (batch {bs})"] = (secs, [(o["start"], o["end"], o["answer"]) for o in out])
+
+    def run_ours(quantize: bool):
+        reader.cfg["quantize"] = quantize
+        reader.answer_pairs(pairs[:8], no_answer_threshold=0.0)  # warm-up (builds the int8 copy)
+        answers, secs = timed(lambda: reader.answer_pairs(pairs, no_answer_threshold=0.0))
+        return secs, [(a.start_char, a.end_char, a.text) for a in answers]
+
+    rows["span_qa fp32"] = run_ours(False)
+    rows["span_qa int8"] = run_ours(True)
+
+    best_hf = min((k for k in rows if k.startswith("hf")), key=lambda k: rows[k][0])
+    base_secs, base_answers = rows[best_hf]
+    fp32_answers = rows["span_qa fp32"][1]
+    print(f"{len(items)} questions from {args.data.name}; windows {cfg['max_seq_length']}/{cfg['doc_stride']}; "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"{'reader':<24}{'q/s':>8}{'vs best HF':>12}{'same as HF':>12}{'same as fp32':>14}{'F1':>8}")
+    for name, (secs, answers) in rows.items():
+        same_hf = sum(a[:2] == b[:2] for a, b in zip(answers, base_answers)) / len(items)
+        same_fp32 = sum(a[:2] == b[:2] for a, b in zip(answers, fp32_answers)) / len(items)
+        f1 = squad_evaluate(golds, {qid: a[2] for (qid, *_), a in zip(items, answers)})["f1"]
+        print(f"{name:<24}{len(items) / secs:>8.1f}{base_secs / secs:>11.2f}x{same_hf:>12.1%}{same_fp32:>14.1%}{f1:>8.1f}")
+    print(json.dumps({"best_hf": best_hf, "fp32_speedup": round(base_secs / rows["span_qa fp32"][0], 2),
+                      "int8_speedup": round(base_secs / rows["span_qa int8"][0], 2)}))
+
+
+if __name__ == "__main__":
+    main()
