@@ -1,19 +1,33 @@
-"""spacy-spanqa: extractive question answering for spaCy pipelines."""
-from .component import SpanQA, make_span_qa
-from .data_classes import Answer
-from .extensions import ensure_extensions
-from .model import HFQuestionAnswering
-from .squad import create_squad_reader, make_qa_scorer, read_squad, squad_evaluate
+"""spacy-spanqa: extractive question answering for spaCy pipelines.
+
+Names are imported on first use, so `spanqa index` and the Slack bot's start
+do not pay for torch before they need the reader. spaCy finds the component,
+architecture, reader and scorer through entry points.
+"""
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [
-    "Answer",
-    "HFQuestionAnswering",
-    "SpanQA",
-    "make_span_qa",
-    "read_squad",
-    "squad_evaluate",
-    "create_squad_reader",
-    "make_qa_scorer",
-    "ensure_extensions",
-]
+
+_EXPORTS = {
+    "Answer": "data_classes",
+    "SpanQA": "component",
+    "make_span_qa": "component",
+    "HFQuestionAnswering": "model",
+    "read_squad": "squad",
+    "squad_evaluate": "squad",
+    "create_squad_reader": "squad",
+    "make_qa_scorer": "squad",
+    "ensure_extensions": "extensions",
+    "Passage": "knowledge_base",
+    "Document": "knowledge_base",
+    "BM25Index": "bm25",
+    "QuestionAnswerer": "qa",
+    "QAResult": "qa",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'spacy_spanqa' has no attribute {name!r}")
