@@ -18,14 +18,17 @@ from transformers import pipeline
 
 from spacy_spanqa.model import get_tokenizer, get_transformer
 from spacy_spanqa.qa import get_span_qa, load_reader
-from spacy_spanqa.squad import read_squad, squad_evaluate
+from spacy_spanqa.squad import read_squad, split_paragraphs, squad_evaluate
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 
 
-def load_questions(path: Path, n: int):
+def load_questions(path: Path, n: int, held_out: bool):
+    paragraphs = read_squad(path)
+    if held_out:  # the paragraphs `spanqa split` holds out (10%, seed 13): unseen by the shipped reader
+        paragraphs = split_paragraphs(paragraphs, 0.1, seed=13)[1]
     items = []
-    for p in read_squad(path):
+    for p in paragraphs:
         for q in p.questions:
             items.append((q.id, q.question, p.context, [t for t, _ in q.answers]))
     return items[:n]
@@ -42,11 +45,11 @@ def main():
     parser.add_argument("--model", default=None, help="pipeline dir / HF QA checkpoint (default: shipped reader)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--n", type=int, default=400, help="questions")
+    parser.add_argument("--all", action="store_true", help="use every paragraph, not only the held-out ones")
     parser.add_argument("--hf-batch-sizes", type=int, nargs="+", default=[1, 16])
     args = parser.parse_args()
 
-    torch.set_num_threads(torch.get_num_threads())
-    items = load_questions(args.data, args.n)
+    items = load_questions(args.data, args.n, held_out=not args.all)
     golds = {qid: answers for qid, _, _, answers in items}
     nlp = load_reader(args.model)
     reader = get_span_qa(nlp)

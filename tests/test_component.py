@@ -149,3 +149,22 @@ def test_update_lowers_the_loss(tiny_model_dir):
     optimizer = nlp.initialize(lambda: examples)
     losses = [nlp.update(examples, sgd=optimizer, losses={})["span_qa"] for _ in range(15)]
     assert losses[-1] < losses[0] / 2
+
+
+def test_qa_checkpoint_keeps_its_head_and_encoder_gets_a_new_one(tiny_model_dir, tmp_path):
+    import torch
+    from transformers import BertForQuestionAnswering, BertModel
+
+    from spacy_spanqa.model import get_transformer
+
+    saved = BertForQuestionAnswering.from_pretrained(str(tiny_model_dir))
+    nlp = make_nlp(tiny_model_dir)
+    loaded = get_transformer(nlp.get_pipe("span_qa").model)
+    assert torch.equal(loaded.qa_outputs.weight, saved.qa_outputs.weight)
+
+    encoder_dir = tmp_path / "encoder"
+    BertModel(saved.config).save_pretrained(str(encoder_dir))
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (encoder_dir / name).write_bytes((tiny_model_dir / name).read_bytes())
+    reader = make_nlp(encoder_dir).get_pipe("span_qa")
+    assert get_transformer(reader.model).qa_outputs.weight.shape == (2, 64)
