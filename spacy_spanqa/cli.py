@@ -198,6 +198,8 @@ def split(
     seed: int = typer.Option(13),
 ):
     """Split SQuAD files into train/dev by paragraph (no context leaks)."""
+    import random
+
     from .squad import add_unanswerable, read_squad, split_paragraphs, write_squad
 
     dev_dir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +211,7 @@ def split(
         train += tr
         dev_all += dv
     write_squad(add_unanswerable(train, unanswerable, seed=1), train_out)
+    random.Random(2).shuffle(dev_all)  # a mixed dev set, so a `limit` in the dev reader samples every input
     write_squad(dev_all, dev_dir / "dev_all.json", version="v1.1")
     typer.echo(f"train: {sum(len(p.questions) for p in train)} questions; dev: {sum(len(p.questions) for p in dev_all)}", err=True)
 

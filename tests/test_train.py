@@ -53,7 +53,7 @@ def test_spacy_train_overfits_twenty_questions(tmp_path):
          "--training.optimizer.learn_rate.initial_rate", "0.0002",
          "--training.batcher.size", "400", "--training.dropout", "0.0",
          "--components.span_qa.model.weights_dtype", "float32"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=1800,
     )
     assert train.returncode == 0, train.stderr[-3000:]
     evaluate = subprocess.run(
