@@ -38,7 +38,7 @@ class IndexSettings:
     k1: float = 1.5
     b: float = 0.75
     stemming: bool = True
-    stopwords: bool = True
+    stopwords: bool = False  # measured: keeping stopwords retrieves better (benchmarks/end_to_end.py)
     max_words: int = 120
     overlap_sentences: int = 1
     format: int = FORMAT
@@ -111,7 +111,7 @@ class BM25Index:
         k1: float = 1.5,
         b: float = 0.75,
         stemming: bool = True,
-        stopwords: bool = True,
+        stopwords: bool = False,
         max_words: int = 120,
         progress: bool = True,
         overlap_sentences: int = 1,

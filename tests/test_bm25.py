@@ -83,7 +83,7 @@ def test_search_many_equals_search_one_by_one(kb, tmp_path):
 
 
 def test_queries_without_indexed_words_find_nothing_and_top_k_is_capped(kb, tmp_path):
-    index = build(kb, tmp_path / "idx")
+    index = build(kb, tmp_path / "idx", stopwords=True)
     assert index.search_many(["", "the of and", "zebra quantum"], 3) == [[], [], []]
     assert len(index.search("days hours reports leave home gifts help", top_k=100)) <= len(FILES)
 
