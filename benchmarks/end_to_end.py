@@ -78,7 +78,6 @@ def main():
             results = [qa._rank(q, r, f) for q, r, f in zip(questions, pos, top)]
             ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
             print(f"  bm25_weight {weight:<4} EM {ev['exact']:.1f} F1 {ev['f1']:.1f}")
-        qa.bm25_weight = 0.0
 
         print("\nno-answer threshold (answerable F1 | share of gold-removed questions refused):")
         best = None
