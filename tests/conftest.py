@@ -48,3 +48,13 @@ def make_nlp(model_dir, **cfg):
 @pytest.fixture
 def tiny_nlp(tiny_model_dir):
     return make_nlp(tiny_model_dir, max_seq_length=64, doc_stride=16)
+
+
+@pytest.fixture
+def api():
+    """A mock Slack Web API on 127.0.0.1 that records the calls it receives."""
+    from bot_helpers import MockSlackAPI
+
+    mock = MockSlackAPI()
+    yield mock
+    mock.close()

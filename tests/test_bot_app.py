@@ -12,7 +12,6 @@ from bot_helpers import (
     SIGNING_SECRET,
     USER_ID,
     FakeAnswerer,
-    MockSlackAPI,
     RunningBot,
     app_mention,
     block_action,
@@ -26,13 +25,6 @@ from bot_helpers import (
 )
 
 QUIET = 0.3  # seconds without a further call before "exactly one" is believed
-
-
-@pytest.fixture
-def api():
-    mock = MockSlackAPI()
-    yield mock
-    mock.close()
 
 
 @pytest.fixture

@@ -19,16 +19,9 @@ from bot.dedupe import RecentKeys
 from bot.feedback import FeedbackStore, default_feedback_path
 from bot.redaction import TokenRedactingFilter, configure_logging
 from bot.server import HTTPRunner, SettingsError, SlackSettings, choose_runner
-from bot_helpers import BOT_TOKEN, SIGNING_SECRET, FakeAnswerer, MockSlackAPI
+from bot_helpers import BOT_TOKEN, SIGNING_SECRET, FakeAnswerer
 
 APP_TOKEN = "xapp-1-A0001-1234-abcdef"
-
-
-@pytest.fixture
-def api():
-    mock = MockSlackAPI()
-    yield mock
-    mock.close()
 
 
 @pytest.fixture
