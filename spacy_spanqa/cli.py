@@ -148,10 +148,8 @@ def evaluate(
         doc._.qa_questions = [q.to_dict(with_answers=False) for q in questions]
         docs.append(doc)
         count += len(questions)
-    golds = {
-        qid: answers for qid, answers in golds_from_paragraphs(paragraphs).items()
-        if qid in {q["id"] for d in docs for q in d._.qa_questions}
-    }
+    asked = {q["id"] for d in docs for q in d._.qa_questions}
+    golds = {qid: answers for qid, answers in golds_from_paragraphs(paragraphs).items() if qid in asked}
     predictions = {}
     with tqdm(total=count, desc="Evaluating", unit="q", file=sys.stderr) as bar:
         for doc in nlp.pipe(docs, batch_size=batch_size):
