@@ -1,4 +1,5 @@
 """The `span_qa` pipeline component: extractive question answering over Docs."""
+import threading
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
@@ -11,8 +12,9 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .data_classes import Answer, QAWindows
 from .decoding import decode_spans, span_score
+from .int8 import Int8Reader
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
-from .model import get_tokenizer, get_transformer, predict_logits, quantize_int8
+from .model import get_tokenizer, get_transformer, predict_logits
 from .squad import score_qa
 from .windows import encode_windows, length_sorted_batches, pad_batch
 
@@ -41,7 +43,7 @@ Context = Union[Doc, str]
         "max_answer_length": 30,
         "n_best": 20,
         "no_answer_threshold": 0.5,
-        "batch_size": 32,
+        "batch_size": 8,
         "quantize": False,
         "scorer": {"@scorers": "spacy_spanqa.qa_scorer.v1"},
     },
@@ -73,8 +75,11 @@ def make_span_qa(
     max_answer_length (int): Longest answer, in model tokens.
     n_best (int): Start and end candidates searched per window.
     no_answer_threshold (float): Answers scoring below it become no-answers.
-    batch_size (int): Windows per forward pass at inference.
-    quantize (bool): Run inference on CPU with int8 dynamic quantization.
+    batch_size (int): Windows per forward pass at inference. Small batches of
+        length-sorted windows keep activations in cache on CPU (8 measured
+        faster than 32 here); raise it on GPU.
+    quantize (bool): Run inference on CPU with an int8 ONNX Runtime copy of the model
+        (built on first use; ignored on GPU).
     scorer (Optional[Callable]): Scores Examples; reports qa_exact and qa_f1.
     """
     return SpanQA(
@@ -106,7 +111,8 @@ class SpanQA(TrainablePipe):
         self.name = name
         self.cfg = dict(cfg)
         self.scorer = scorer
-        self._int8 = None
+        self._int8 = None  # the int8 session, built on first use
+        self._int8_lock = threading.Lock()
         ensure_extensions()
         register_reader(vocab, self)
 
@@ -146,11 +152,10 @@ class SpanQA(TrainablePipe):
         windows = self._encode(questions, contexts)
         starts: List[Optional[numpy.ndarray]] = [None] * len(windows)
         ends: List[Optional[numpy.ndarray]] = [None] * len(windows)
-        transformer = self._inference_model()
         pad_id = get_tokenizer(self.model).pad_token_id or 0
-        mixed = self.model.shims[0]._mixed_precision
         for indices in length_sorted_batches(windows, self.cfg["batch_size"]):
-            s, e = predict_logits(transformer, pad_batch(windows, indices, pad_id), mixed)
+            batch = pad_batch(windows, indices, pad_id)
+            s, e = self._logits(batch)
             for row, w in enumerate(indices):
                 n = len(windows.input_ids[w])
                 starts[w], ends[w] = s[row, :n], e[row, :n]
@@ -164,13 +169,16 @@ class SpanQA(TrainablePipe):
             max_answer_length=self.cfg["max_answer_length"],
         )
 
-    def _inference_model(self):
+    def _logits(self, batch: dict) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """Start/end logits of a padded batch: float32 (autocast on GPU if configured),
+        or the int8 ONNX Runtime session on CPU when `quantize` is set."""
         transformer = get_transformer(self.model)
-        if not self.cfg.get("quantize") or transformer.device.type != "cpu":
-            return transformer
-        if self._int8 is None:
-            self._int8 = quantize_int8(transformer)
-        return self._int8
+        if self.cfg.get("quantize") and transformer.device.type == "cpu":
+            with self._int8_lock:
+                if self._int8 is None:
+                    self._int8 = Int8Reader.from_transformer(transformer, list(batch))
+            return self._int8(batch)
+        return predict_logits(transformer, batch, self.model.shims[0]._mixed_precision)
 
     def _encode(self, questions, contexts, answers=None) -> QAWindows:
         return encode_windows(
@@ -223,6 +231,14 @@ class SpanQA(TrainablePipe):
             doc._.set(ANSWERS_ATTR, answers)
             doc.spans[self.cfg["spans_key"]] = [a.span for a in answers if a.span is not None]
 
+    def from_bytes(self, bytes_data, *, exclude=tuple()):
+        self._int8 = None  # new weights: the int8 session is rebuilt on next use
+        return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude=tuple()):
+        self._int8 = None
+        return super().from_disk(path, exclude=exclude)
+
     # --- training --------------------------------------------------------
 
     def update(
@@ -243,7 +259,7 @@ class SpanQA(TrainablePipe):
         windows = self._gold_windows(examples)
         if not len(windows):
             return losses
-        self._int8 = None
+        self._int8 = None  # the weights change: the int8 session is rebuilt on next use
         set_dropout_rate(self.model, drop)
         pad_id = get_tokenizer(self.model).pad_token_id or 0
         batch = pad_batch(windows, range(len(windows)), pad_id)

@@ -168,17 +168,6 @@ def predict_logits(
         return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
 
-def quantize_int8(transformer: torch.nn.Module) -> torch.nn.Module:
-    """A CPU copy with int8 dynamic quantization of every Linear layer."""
-    import copy
-    import warnings
-
-    cpu = copy.deepcopy(transformer).to("cpu").eval()
-    with warnings.catch_warnings():  # torch marks eager-mode quantization deprecated; it still works
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(cpu, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 @registry.misc("spacy_spanqa.minilm_l6_path.v1")
 def minilm_l6_path() -> str:
     """Directory of the MiniLM-L6 encoder shipped by the PyPI package

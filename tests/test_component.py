@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy
 import pytest
 import spacy
 from spacy import displacy
@@ -127,14 +128,37 @@ def test_float16_weights_halve_the_size_and_keep_answers(tiny_model_dir, tmp_pat
     assert a.score == pytest.approx(b.score, abs=0.02)
 
 
-def test_int8_quantized_inference_answers(tiny_model_dir):
-    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0, quantize=True)
-    answer = nlp(TEXT)._.ask("Where was he born?")
-    assert answer.text == TEXT[answer.start_char : answer.end_char] and answer.text
-    import torch
+def test_int8_reader_tracks_float32_logits_and_answers_from_the_context(tiny_model_dir):
+    from spacy_spanqa.windows import length_sorted_batches, pad_batch
 
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
     reader = nlp.get_pipe("span_qa")
-    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in reader._int8.modules())
+    contexts = [TEXT, TEXT * 3, "Short one."]
+    questions = ["Where was he born?", "When was he born?", "What is it?"]
+    windows = reader._encode(questions, contexts)
+    batches = [pad_batch(windows, idx, 0) for idx in length_sorted_batches(windows, 2)]
+    fp32 = [reader._logits(b) for b in batches]
+    answers32 = reader.answer_pairs(list(zip(contexts, questions)))
+
+    reader.cfg["quantize"] = True
+    int8 = [reader._logits(b) for b in batches]
+    quantized = {"DynamicQuantizeMatMul", "MatMulInteger", "QAttention"}
+    assert sum(n for op, n in reader._int8.op_types.items() if op in quantized) >= 4
+    for (s32, e32), (s8, e8) in zip(fp32, int8):
+        assert s8.shape == s32.shape and e8.shape == e32.shape
+        spread = float(numpy.ptp(s32)) + 1e-6
+        assert numpy.abs(s8 - s32).max() < 0.1 * spread
+        assert numpy.abs(e8 - e32).max() < 0.1 * (float(numpy.ptp(e32)) + 1e-6)
+    answers8 = reader.answer_pairs(list(zip(contexts, questions)))
+    for a, context in zip(answers8, contexts):
+        assert a.no_answer or a.text == context[a.start_char : a.end_char]
+    assert [a.score for a in answers8] == pytest.approx([a.score for a in answers32], abs=0.1)
+
+    session = reader._int8
+    nlp.from_bytes(nlp.to_bytes())  # new weights: the int8 copy must be rebuilt
+    assert reader._int8 is None
+    reader.answer_pairs([(TEXT, "Where?")])
+    assert reader._int8 is not None and reader._int8 is not session
 
 
 def test_update_lowers_the_loss(tiny_model_dir):

