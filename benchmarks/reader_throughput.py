@@ -48,6 +48,8 @@ def main():
     parser.add_argument("--n", type=int, default=400, help="questions")
     parser.add_argument("--all", action="store_true", help="use every paragraph, not only the held-out ones")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per reader (fastest kept)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where span_qa fp32 spends its time (torch profiler)")
     parser.add_argument("--hf-batch-sizes", type=int, nargs="+", default=[1, 16])
     args = parser.parse_args()
 
@@ -106,6 +108,13 @@ def main():
         same_fp32 = sum(a[:2] == b[:2] for a, b in zip(answers, fp32_answers)) / len(items)
         f1 = squad_evaluate(golds, {qid: a[2] for (qid, *_), a in zip(items, answers)})["f1"]
         print(f"{name:<24}{len(items) / secs:>8.1f}{base_secs / secs:>11.2f}x{same_hf:>12.1%}{same_fp32:>14.1%}{f1:>8.1f}")
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        reader.cfg["quantize"] = False
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            reader.answer_pairs(pairs, no_answer_threshold=0.0)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
     print(json.dumps({"best_hf": best_hf, "fp32_speedup": round(base_secs / rows["span_qa fp32"][0], 2),
                       "int8_speedup": round(base_secs / rows["span_qa int8"][0], 2)}))
 
