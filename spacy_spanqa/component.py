@@ -12,7 +12,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .data_classes import Answer, QAWindows
 from .decoding import decode_spans, span_score
-from .int8 import Int8Reader
+from .onnx_reader import OnnxReader
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
 from .squad import score_qa
@@ -45,6 +45,7 @@ Context = Union[Doc, str]
         "no_answer_threshold": 0.5,
         "batch_size": 8,
         "quantize": False,
+        "onnx": False,
         "scorer": {"@scorers": "spacy_spanqa.qa_scorer.v1"},
     },
     default_score_weights={"qa_f1": 1.0, "qa_exact": 0.0},
@@ -62,6 +63,7 @@ def make_span_qa(
     no_answer_threshold: float,
     batch_size: int,
     quantize: bool,
+    onnx: bool,
     scorer: Optional[Callable],
 ) -> "SpanQA":
     """Answer questions over Docs with a transformer QA model.
@@ -78,8 +80,10 @@ def make_span_qa(
     batch_size (int): Windows per forward pass at inference. Small batches of
         length-sorted windows keep activations in cache on CPU (8 measured
         faster than 32 here); raise it on GPU.
-    quantize (bool): Run inference on CPU with an int8 ONNX Runtime copy of the model
-        (built on first use; ignored on GPU).
+    quantize (bool): Run CPU inference on an int8 ONNX Runtime copy of the model
+        (built on first use, in seconds; ignored on GPU).
+    onnx (bool): Run CPU inference on a float32 ONNX Runtime copy of the model
+        (fused attention; same answers; built on first use; ignored on GPU).
     scorer (Optional[Callable]): Scores Examples; reports qa_exact and qa_f1.
     """
     return SpanQA(
@@ -95,6 +99,7 @@ def make_span_qa(
         no_answer_threshold=no_answer_threshold,
         batch_size=batch_size,
         quantize=quantize,
+        onnx=onnx,
         scorer=scorer,
     )
 
@@ -111,8 +116,8 @@ class SpanQA(TrainablePipe):
         self.name = name
         self.cfg = dict(cfg)
         self.scorer = scorer
-        self._int8 = None  # the int8 session, built on first use
-        self._int8_lock = threading.Lock()
+        self._onnx = None  # (quantized, ONNX Runtime session), built on first use
+        self._onnx_lock = threading.Lock()
         ensure_extensions()
         register_reader(vocab, self)
 
@@ -170,14 +175,16 @@ class SpanQA(TrainablePipe):
         )
 
     def _logits(self, batch: dict) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """Start/end logits of a padded batch: float32 (autocast on GPU if configured),
-        or the int8 ONNX Runtime session on CPU when `quantize` is set."""
+        """Start/end logits of a padded batch: PyTorch (float16 autocast on GPU if
+        configured), or on CPU an ONNX Runtime session if `quantize` or `onnx` is set."""
         transformer = get_transformer(self.model)
-        if self.cfg.get("quantize") and transformer.device.type == "cpu":
-            with self._int8_lock:
-                if self._int8 is None:
-                    self._int8 = Int8Reader.from_transformer(transformer, list(batch))
-            return self._int8(batch)
+        quantize = bool(self.cfg.get("quantize"))
+        if (quantize or self.cfg.get("onnx")) and transformer.device.type == "cpu":
+            with self._onnx_lock:
+                if self._onnx is None or self._onnx[0] != quantize:
+                    self._onnx = (quantize, OnnxReader.from_transformer(transformer, list(batch), quantize))
+                session = self._onnx[1]
+            return session(batch)
         return predict_logits(transformer, batch, self.model.shims[0]._mixed_precision)
 
     def _encode(self, questions, contexts, answers=None) -> QAWindows:
@@ -232,11 +239,11 @@ class SpanQA(TrainablePipe):
             doc.spans[self.cfg["spans_key"]] = [a.span for a in answers if a.span is not None]
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        self._int8 = None  # new weights: the int8 session is rebuilt on next use
+        self._onnx = None  # new weights: the ONNX Runtime session is rebuilt on next use
         return super().from_bytes(bytes_data, exclude=exclude)
 
     def from_disk(self, path, *, exclude=tuple()):
-        self._int8 = None
+        self._onnx = None
         return super().from_disk(path, exclude=exclude)
 
     # --- training --------------------------------------------------------
@@ -259,7 +266,7 @@ class SpanQA(TrainablePipe):
         windows = self._gold_windows(examples)
         if not len(windows):
             return losses
-        self._int8 = None  # the weights change: the int8 session is rebuilt on next use
+        self._onnx = None  # the weights change: the ONNX Runtime session is rebuilt on next use
         set_dropout_rate(self.model, drop)
         pad_id = get_tokenizer(self.model).pad_token_id or 0
         batch = pad_batch(windows, range(len(windows)), pad_id)

@@ -143,7 +143,7 @@ def test_int8_reader_tracks_float32_logits_and_answers_from_the_context(tiny_mod
     reader.cfg["quantize"] = True
     int8 = [reader._logits(b) for b in batches]
     quantized = {"DynamicQuantizeMatMul", "MatMulInteger", "QAttention"}
-    assert sum(n for op, n in reader._int8.op_types.items() if op in quantized) >= 4
+    assert sum(n for op, n in reader._onnx[1].op_types.items() if op in quantized) >= 4
     for (s32, e32), (s8, e8) in zip(fp32, int8):
         assert s8.shape == s32.shape and e8.shape == e32.shape
         spread = float(numpy.ptp(s32)) + 1e-6
@@ -154,11 +154,26 @@ def test_int8_reader_tracks_float32_logits_and_answers_from_the_context(tiny_mod
         assert a.no_answer or a.text == context[a.start_char : a.end_char]
     assert [a.score for a in answers8] == pytest.approx([a.score for a in answers32], abs=0.1)
 
-    session = reader._int8
+    session = reader._onnx
     nlp.from_bytes(nlp.to_bytes())  # new weights: the int8 copy must be rebuilt
-    assert reader._int8 is None
+    assert reader._onnx is None
     reader.answer_pairs([(TEXT, "Where?")])
-    assert reader._int8 is not None and reader._int8 is not session
+    assert reader._onnx is not None and reader._onnx is not session
+
+
+def test_onnx_float32_reader_gives_the_same_answers(tiny_model_dir):
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
+    reader = nlp.get_pipe("span_qa")
+    pairs = [(TEXT, "Where was he born?"), (TEXT * 3, "When was he born?"), ("Short one.", "What?")]
+    torch_answers = reader.answer_pairs(pairs)
+    reader.cfg["onnx"] = True
+    onnx_answers = reader.answer_pairs(pairs)
+    ops = reader._onnx[1].op_types
+    assert ops["MatMul"] and not ops["MatMulInteger"] and not ops["DynamicQuantizeMatMul"]
+    assert [(a.start_char, a.end_char) for a in onnx_answers] == [
+        (a.start_char, a.end_char) for a in torch_answers
+    ]
+    assert [a.score for a in onnx_answers] == pytest.approx([a.score for a in torch_answers], abs=1e-4)
 
 
 def test_update_lowers_the_loss(tiny_model_dir):

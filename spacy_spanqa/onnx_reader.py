@@ -1,8 +1,8 @@
-"""int8 inference on CPU with ONNX Runtime.
+"""CPU inference with ONNX Runtime, in float32 or int8.
 
-The reader's transformer is exported to ONNX once (TorchScript exporter),
-ONNX Runtime's transformer optimizer fuses attention, GELU and layer norms,
-and every MatMul is quantized to int8 with one scale per output channel
+The reader's transformer is exported to ONNX once (TorchScript exporter) and
+ONNX Runtime's transformer optimizer fuses attention, GELU and layer norms.
+For int8, every MatMul is then quantized with one scale per output channel
 (dynamic quantization: activations are quantized per batch at run time, so
 an answer can depend slightly on which windows share its batch). Per-channel
 weights keep ~88% of the shipped reader's answers identical to float32,
@@ -31,8 +31,8 @@ class _QALogits(torch.nn.Module):
         return out.start_logits, out.end_logits
 
 
-class Int8Reader:
-    """Start/end logits from an int8 ONNX Runtime session of a QA transformer."""
+class OnnxReader:
+    """Start/end logits from an ONNX Runtime session of a QA transformer."""
 
     def __init__(self, model_bytes: bytes, input_names: Sequence[str], threads: int):
         import onnxruntime
@@ -44,11 +44,13 @@ class Int8Reader:
             model_bytes, options, providers=["CPUExecutionProvider"]
         )
         self.input_names = list(input_names)
-        self.op_types: Counter = Counter()  # node types of the int8 graph
+        self.op_types: Counter = Counter()  # node types of the graph
 
     @classmethod
-    def from_transformer(cls, transformer: torch.nn.Module, input_names: Sequence[str]) -> "Int8Reader":
-        """Export, optimize and quantize `transformer` (takes seconds, once)."""
+    def from_transformer(
+        cls, transformer: torch.nn.Module, input_names: Sequence[str], quantize: bool = False
+    ) -> "OnnxReader":
+        """Export, optimize and (if `quantize`) quantize `transformer`: seconds, once."""
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
         from onnxruntime.transformers.optimizer import optimize_model
@@ -64,15 +66,18 @@ class Int8Reader:
                     output_names=["start_logits", "end_logits"], dynamic_axes=axes,
                     opset_version=17, dynamo=False,
                 )
-            try:  # fusions are an optimisation: a graph they don't recognise is quantized as is
+            try:  # fusions are an optimisation: a graph they don't recognise runs as is
                 optimize_model(fp32, model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(fused)
             except Exception:  # noqa: BLE001
                 fused = fp32
-            quantize_dynamic(  # embeddings stay float32: a lookup gains nothing from int8
-                fused, int8, weight_type=QuantType.QInt8, per_channel=True,
-                op_types_to_quantize=["MatMul", "Attention"],
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
+            if not quantize:
+                int8 = fused
+            else:
+                quantize_dynamic(  # embeddings stay float32: a lookup gains nothing from int8
+                    fused, int8, weight_type=QuantType.QInt8, per_channel=True,
+                    op_types_to_quantize=["MatMul", "Attention"],
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
             model_bytes = Path(int8).read_bytes()
         reader = cls(model_bytes, input_names, threads=torch.get_num_threads())
         reader.op_types = Counter(node.op_type for node in onnx.load_from_string(model_bytes).graph.node)
