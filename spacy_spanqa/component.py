@@ -116,7 +116,7 @@ class SpanQA(TrainablePipe):
         self.name = name
         self.cfg = dict(cfg)
         self.scorer = scorer
-        self._onnx = None  # (quantized, ONNX Runtime session), built on first use
+        self._onnx: Dict[bool, OnnxReader] = {}  # ONNX Runtime copies by `quantize`, built on first use
         self._onnx_lock = threading.Lock()
         ensure_extensions()
         register_reader(vocab, self)
@@ -181,9 +181,9 @@ class SpanQA(TrainablePipe):
         quantize = bool(self.cfg.get("quantize"))
         if (quantize or self.cfg.get("onnx")) and transformer.device.type == "cpu":
             with self._onnx_lock:
-                if self._onnx is None or self._onnx[0] != quantize:
-                    self._onnx = (quantize, OnnxReader.from_transformer(transformer, list(batch), quantize))
-                session = self._onnx[1]
+                if quantize not in self._onnx:
+                    self._onnx[quantize] = OnnxReader.from_transformer(transformer, list(batch), quantize)
+                session = self._onnx[quantize]
             return session(batch)
         return predict_logits(transformer, batch, self.model.shims[0]._mixed_precision)
 
@@ -239,11 +239,11 @@ class SpanQA(TrainablePipe):
             doc.spans[self.cfg["spans_key"]] = [a.span for a in answers if a.span is not None]
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        self._onnx = None  # new weights: the ONNX Runtime session is rebuilt on next use
+        self._onnx = {}  # new weights: the ONNX Runtime copies are rebuilt on next use
         return super().from_bytes(bytes_data, exclude=exclude)
 
     def from_disk(self, path, *, exclude=tuple()):
-        self._onnx = None
+        self._onnx = {}
         return super().from_disk(path, exclude=exclude)
 
     # --- training --------------------------------------------------------
@@ -266,7 +266,7 @@ class SpanQA(TrainablePipe):
         windows = self._gold_windows(examples)
         if not len(windows):
             return losses
-        self._onnx = None  # the weights change: the ONNX Runtime session is rebuilt on next use
+        self._onnx = {}  # the weights change: the ONNX Runtime copies are rebuilt on next use
         set_dropout_rate(self.model, drop)
         pad_id = get_tokenizer(self.model).pad_token_id or 0
         batch = pad_batch(windows, range(len(windows)), pad_id)

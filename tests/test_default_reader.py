@@ -57,3 +57,12 @@ def test_cli_errors_are_one_sentence(tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip().startswith("Error: No index at")
     assert "Traceback" not in out.stderr
+
+
+def test_cli_rejects_an_unknown_runtime_in_one_sentence(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy_spanqa.cli", "ask", "Who?", "--runtime", "tpu"],
+        capture_output=True, text=True, timeout=300, env={"XDG_CACHE_HOME": str(tmp_path), "PATH": ""},
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip() == "Error: Unknown runtime 'tpu'; use one of: torch, onnx, int8."

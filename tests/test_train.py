@@ -67,3 +67,16 @@ def test_spacy_train_overfits_twenty_questions(tmp_path):
     assert scores["exact"] == 100.0, scores
     predictions = json.loads((tmp_path / "pred.json").read_text())
     assert predictions["0-0"] == "Warsaw"
+
+    # The same trained reader on ONNX Runtime: float32 answers identically;
+    # int8 still answers almost everything.
+    for runtime, at_least in (("onnx", 100.0), ("int8", 80.0)):
+        run = subprocess.run(
+            [sys.executable, "-m", "spacy_spanqa.cli", "evaluate", "--model", str(out / "model-last"),
+             "--data", str(data), "--runtime", runtime, "--output", str(tmp_path / f"pred-{runtime}.json")],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert json.loads(run.stdout.strip().splitlines()[-1])["exact"] >= at_least, runtime
+    onnx_predictions = json.loads((tmp_path / "pred-onnx.json").read_text())
+    assert onnx_predictions == predictions
