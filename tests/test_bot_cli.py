@@ -102,8 +102,8 @@ def test_python_m_bot_wires_socket_mode_end_to_end(api, tmp_path, monkeypatch, r
     fake_qa = types.ModuleType("spacy_spanqa.qa")
     loaded = {}
 
-    def question_answerer(index, model=None, top_k=5):
-        loaded.update(index=index, model=model, top_k=top_k)
+    def question_answerer(index, model=None, top_k=5, runtime=None):
+        loaded.update(index=index, model=model, top_k=top_k, runtime=runtime)
         return FakeAnswerer()
 
     fake_qa.QuestionAnswerer = question_answerer
@@ -114,10 +114,10 @@ def test_python_m_bot_wires_socket_mode_end_to_end(api, tmp_path, monkeypatch, r
     index.mkdir()
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": api.url, "SLACK_SIGNING_SECRET": None}
 
-    result = CliRunner().invoke(bot_cli.cli, ["--index", str(index), "--top-k", "3"], env=env)
+    result = CliRunner().invoke(bot_cli.cli, ["--index", str(index), "--top-k", "3", "--runtime", "int8"], env=env)
     assert result.exit_code == 0, result.output
     assert len(started) == 1 and started[0].app_token == APP_TOKEN
-    assert loaded == {"index": index, "model": None, "top_k": 3}
+    assert loaded == {"index": index, "model": None, "top_k": 3, "runtime": "int8"}
     assert (tmp_path / "feedback.sqlite").exists()
     assert api.calls_to("auth.test") and not api.calls_to("apps.connections.open")
 
