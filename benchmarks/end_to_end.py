@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--model", default=None, help="reader (default: the shipped one)")
     parser.add_argument("--n", type=int, default=300, help="held-out questions to ask (0: all)")
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--runtime", default=None, help="torch, onnx or int8 (default: the reader's setting)")
     args = parser.parse_args()
 
     paragraphs = read_squad(args.data)
@@ -45,7 +46,7 @@ def main():
         start = time.perf_counter()
         index = BM25Index.build(kb, Path(tmp) / "idx", progress=False)
         build = time.perf_counter() - start
-        nlp = load_reader(args.model)
+        nlp = load_reader(args.model, args.runtime)
         qa = QuestionAnswerer(index, nlp, top_k=args.top_k)
         print(f"{len(paragraphs)} paragraphs -> {len(index)} passages indexed in {build:.1f}s; "
               f"{len(items)} held-out questions")
