@@ -12,9 +12,9 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .data_classes import Answer, QAWindows
 from .decoding import decode_spans, span_score
-from .onnx_reader import OnnxReader
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
+from .onnx_reader import OnnxReader
 from .squad import score_qa
 from .windows import encode_windows, length_sorted_batches, pad_batch
 

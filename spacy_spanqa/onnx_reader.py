@@ -10,7 +10,9 @@ where PyTorch's per-tensor dynamic quantization kept ~62%.
 """
 import logging
 import tempfile
+import warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 
@@ -59,26 +61,32 @@ class OnnxReader:
         dummy = tuple(torch.ones((2, 16), dtype=torch.long) for _ in input_names)
         axes = {name: {0: "batch", 1: "length"} for name in [*input_names, "start_logits", "end_logits"]}
         with tempfile.TemporaryDirectory() as tmp, _quiet():
-            fp32, fused, int8 = (str(Path(tmp) / f) for f in ("fp32.onnx", "fused.onnx", "int8.onnx"))
-            with torch.no_grad():
-                torch.onnx.export(
-                    model, dummy, fp32, input_names=list(input_names),
-                    output_names=["start_logits", "end_logits"], dynamic_axes=axes,
-                    opset_version=17, dynamo=False,
-                )
+            exported, fused, quantized = (str(Path(tmp) / f) for f in ("model.onnx", "fused.onnx", "int8.onnx"))
+            try:
+                with torch.no_grad():
+                    torch.onnx.export(
+                        model, dummy, exported, input_names=list(input_names),
+                        output_names=["start_logits", "end_logits"], dynamic_axes=axes,
+                        opset_version=17, dynamo=False,
+                    )
+            except Exception as err:  # noqa: BLE001  (the exporter raises many kinds)
+                raise ValueError(
+                    f"Could not export {type(transformer).__name__} to ONNX ({str(err).splitlines()[0]}); "
+                    "set onnx and quantize to false to run it with PyTorch."
+                ) from None
             try:  # fusions are an optimisation: a graph they don't recognise runs as is
-                optimize_model(fp32, model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(fused)
+                optimize_model(exported, model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(fused)
             except Exception:  # noqa: BLE001
-                fused = fp32
-            if not quantize:
-                int8 = fused
-            else:
+                fused = exported
+            final = fused
+            if quantize:
                 quantize_dynamic(  # embeddings stay float32: a lookup gains nothing from int8
-                    fused, int8, weight_type=QuantType.QInt8, per_channel=True,
+                    fused, quantized, weight_type=QuantType.QInt8, per_channel=True,
                     op_types_to_quantize=["MatMul", "Attention"],
                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
                 )
-            model_bytes = Path(int8).read_bytes()
+                final = quantized
+            model_bytes = Path(final).read_bytes()
         reader = cls(model_bytes, input_names, threads=torch.get_num_threads())
         reader.op_types = Counter(node.op_type for node in onnx.load_from_string(model_bytes).graph.node)
         return reader
@@ -89,18 +97,14 @@ class OnnxReader:
         return start, end
 
 
-class _quiet:
+@contextmanager
+def _quiet():
     """Silence the exporter's and quantizer's warnings and log lines while building."""
-
-    def __enter__(self):
-        import warnings
-
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore")
-        self._level = logging.root.level
-        logging.root.setLevel(logging.ERROR)
-
-    def __exit__(self, *exc):
-        logging.root.setLevel(self._level)
-        self._warnings.__exit__(*exc)
+    level = logging.root.level
+    logging.root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.root.setLevel(level)

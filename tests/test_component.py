@@ -207,3 +207,16 @@ def test_qa_checkpoint_keeps_its_head_and_encoder_gets_a_new_one(tiny_model_dir,
         (encoder_dir / name).write_bytes((tiny_model_dir / name).read_bytes())
     reader = make_nlp(encoder_dir).get_pipe("span_qa")
     assert get_transformer(reader.model).qa_outputs.weight.shape == (2, 64)
+
+
+def test_a_model_onnx_cannot_export_fails_with_one_clear_sentence():
+    import torch
+
+    from spacy_spanqa.onnx_reader import OnnxReader
+
+    class Broken(torch.nn.Module):
+        def forward(self, **inputs):
+            raise RuntimeError("unsupported operator")
+
+    with pytest.raises(ValueError, match=r"^Could not export Broken to ONNX \(unsupported operator\); set onnx"):
+        OnnxReader.from_transformer(Broken(), ["input_ids", "attention_mask"])
