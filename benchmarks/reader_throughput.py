@@ -75,20 +75,20 @@ def main():
         out = out if isinstance(out, list) else [out]
         return [(o["start"], o["end"], o["answer"]) for o in out]
 
-    def run_ours(quantize: bool, onnx: bool = False):
-        reader.cfg["quantize"], reader.cfg["onnx"] = quantize, onnx
+    def run_ours(runtime: str):
+        reader.use_runtime(runtime)
         answers = reader.answer_pairs(pairs, no_answer_threshold=0.0)
         return [(a.start_char, a.end_char, a.text) for a in answers]
 
     readers = {f"hf pipeline (batch {bs})": (lambda bs=bs: run_hf(bs)) for bs in args.hf_batch_sizes}
-    readers["span_qa fp32"] = lambda: run_ours(False)
-    readers["span_qa fp32, onnx"] = lambda: run_ours(False, onnx=True)
-    readers["span_qa int8"] = lambda: run_ours(True)
+    readers["span_qa fp32"] = lambda: run_ours("torch")
+    readers["span_qa fp32, onnx"] = lambda: run_ours("onnx")
+    readers["span_qa int8"] = lambda: run_ours("int8")
     hf(question=items[0][1], context=items[0][2], **hf_kwargs)  # warm-up
     build_secs = {}
-    for quantize in (False, True):  # the one-off ONNX Runtime export (+ int8 quantization)
-        reader.cfg["quantize"], reader.cfg["onnx"] = quantize, True
-        _, build_secs[quantize] = timed(lambda: reader.answer_pairs(pairs[:1]))
+    for runtime in ("onnx", "int8"):  # the one-off ONNX Runtime export (+ int8 quantization)
+        reader.use_runtime(runtime)
+        _, build_secs[runtime] = timed(lambda: reader.answer_pairs(pairs[:1]))
     for run in readers.values():  # warm-up round, untimed
         run()
     # Rounds interleave the readers and each keeps its fastest round, so a
@@ -105,7 +105,7 @@ def main():
     fp32_answers = rows["span_qa fp32"][1]
     print(f"{len(items)} questions from {args.data.name}; windows {cfg['max_seq_length']}/{cfg['doc_stride']}; "
           f"torch threads {torch.get_num_threads()}; fastest of {args.rounds} rounds; ONNX Runtime "
-          f"session built once in {build_secs[False]:.1f} s (fp32) / {build_secs[True]:.1f} s (int8)")
+          f"session built once in {build_secs['onnx']:.1f} s (fp32) / {build_secs['int8']:.1f} s (int8)")
     print(f"{'reader':<24}{'q/s':>8}{'vs best HF':>12}{'same as HF':>12}{'same as fp32':>14}{'F1':>8}")
     for name, (secs, answers) in rows.items():
         same_hf = sum(a[:2] == b[:2] for a, b in zip(answers, base_answers)) / len(items)
@@ -115,7 +115,7 @@ def main():
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
 
-        reader.cfg["quantize"] = reader.cfg["onnx"] = False
+        reader.use_runtime("torch")
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             reader.answer_pairs(pairs, no_answer_threshold=0.0)
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))

@@ -29,6 +29,7 @@ weights_dtype = "float32"
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 
 Context = Union[Doc, str]
+RUNTIMES = ("torch", "onnx", "int8")  # CPU inference; see SpanQA.use_runtime
 
 
 @Language.factory(
@@ -173,6 +174,13 @@ class SpanQA(TrainablePipe):
             n_best=self.cfg["n_best"],
             max_answer_length=self.cfg["max_answer_length"],
         )
+
+    def use_runtime(self, runtime: str) -> None:
+        """Run CPU inference by "torch", "onnx" (float32 ONNX Runtime, same
+        answers) or "int8" (ONNX Runtime int8: faster, ~1 F1 lower)."""
+        check_runtime(runtime)
+        self.cfg["onnx"] = runtime == "onnx"
+        self.cfg["quantize"] = runtime == "int8"
 
     def _logits(self, batch: dict) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Start/end logits of a padded batch: PyTorch (float16 autocast on GPU if
@@ -353,6 +361,11 @@ def _questions(doc: Doc) -> List[dict]:
             )
         out.append(q)
     return out
+
+
+def check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise ValueError(f"Unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}.")
 
 
 def _check_question(question) -> str:

@@ -37,6 +37,7 @@ class OnnxReader:
     """Start/end logits from an ONNX Runtime session of a QA transformer."""
 
     def __init__(self, model_bytes: bytes, input_names: Sequence[str], threads: int):
+        import onnx
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -46,7 +47,7 @@ class OnnxReader:
             model_bytes, options, providers=["CPUExecutionProvider"]
         )
         self.input_names = list(input_names)
-        self.op_types: Counter = Counter()  # node types of the graph
+        self.op_types = Counter(node.op_type for node in onnx.load_from_string(model_bytes).graph.node)
 
     @classmethod
     def from_transformer(
@@ -87,9 +88,7 @@ class OnnxReader:
                 )
                 final = quantized
             model_bytes = Path(final).read_bytes()
-        reader = cls(model_bytes, input_names, threads=torch.get_num_threads())
-        reader.op_types = Counter(node.op_type for node in onnx.load_from_string(model_bytes).graph.node)
-        return reader
+        return cls(model_bytes, input_names, threads=torch.get_num_threads())
 
     def __call__(self, batch: Dict[str, numpy.ndarray]) -> Tuple[numpy.ndarray, numpy.ndarray]:
         feed = {name: batch[name] for name in self.input_names}

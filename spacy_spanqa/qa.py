@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import spacy
 from spacy.language import Language
 
-from .component import SpanQA
+from .component import SpanQA, check_runtime
 from .data_classes import Answer
 from .knowledge_base import Passage
 from .squad import normalize_answer
@@ -58,20 +58,15 @@ def _source(p: Passage) -> Dict[str, Optional[str]]:
     return {"title": p.title, "path": p.path, "url": p.url}
 
 
-RUNTIMES = ("torch", "onnx", "int8")
-
-
 def load_reader(model: Union[str, Path, None] = None, runtime: Optional[str] = None) -> Language:
     """A pipeline with a span_qa component from a saved pipeline directory, an
     installed pipeline package, or a Hugging Face QA checkpoint (name or dir).
     None loads the reader that ships with spacy-spanqa.
 
-    runtime: CPU inference by "torch", "onnx" (float32 ONNX Runtime, same
-    answers) or "int8" (ONNX Runtime int8: faster, ~1 F1 lower); None keeps
-    the pipeline's own setting.
+    runtime: see `SpanQA.use_runtime`; None keeps the pipeline's own setting.
     """
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ValueError(f"Unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}.")
+    if runtime is not None:
+        check_runtime(runtime)  # before the slow model load
     if model is None:
         if not (DEFAULT_MODEL_DIR / "config.cfg").exists():
             raise ValueError(
@@ -88,8 +83,7 @@ def load_reader(model: Union[str, Path, None] = None, runtime: Optional[str] = N
         nlp.initialize()
     reader = get_span_qa(nlp)
     if runtime is not None:
-        reader.cfg["onnx"] = runtime == "onnx"
-        reader.cfg["quantize"] = runtime == "int8"
+        reader.use_runtime(runtime)
         if runtime != "torch":  # build the ONNX Runtime copy now rather than on the first question
             reader.answer_pairs([("Warm-up.", "Warm-up?")])
     return nlp
