@@ -9,7 +9,10 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Answer": "data_classes",
+    "Answer": "results",
+    "Passage": "results",
+    "QAResult": "results",
+    "RetrievedPassage": "results",
     "SpanQA": "component",
     "make_span_qa": "component",
     "HFQuestionAnswering": "model",
@@ -18,11 +21,14 @@ _EXPORTS = {
     "create_squad_reader": "squad",
     "make_qa_scorer": "squad",
     "ensure_extensions": "extensions",
-    "Passage": "knowledge_base",
-    "Document": "knowledge_base",
-    "BM25Index": "bm25",
+    "Document": "retrieval.knowledge_base",
+    "Retriever": "retrieval.protocol",
+    "SyncReport": "retrieval.protocol",
+    "open_retriever": "retrieval.location",
+    "sync_index": "retrieval.location",
+    "BM25Index": "retrieval.bm25",
+    "MilvusRetriever": "retrieval.milvus",
     "QuestionAnswerer": "qa",
-    "QAResult": "qa",
 }
 __all__ = list(_EXPORTS)
 

@@ -33,38 +33,59 @@ def _cache_dir() -> Path:
 
 def _default_index():
     """The shipped example knowledge base, indexed on first use (cheap: a few files)."""
-    from .bm25 import BM25Index
+    from .retrieval.bm25 import BM25Index
 
     return BM25Index.build(EXAMPLE_KB, _cache_dir() / "example_kb.idx", progress=False)
+
+
+IndexHelp = (
+    "a folder (the embedded BM25 index), a path ending in .db (Milvus Lite, in this process) "
+    "or http(s)://host:port (a Milvus server)"
+)
+CollectionOpt = typer.Option("spanqa", "--collection", help="Milvus collection (Milvus indexes only).")
 
 
 @app.command()
 def index(
     folder: Path = typer.Argument(..., help="Knowledge base folder (txt, md, html, pdf, json, jsonl, SQuAD)."),
-    index_path: Path = typer.Option(..., "--index", "-i", help="Where to save the index."),
-    backend: str = typer.Option("bm25s", help="bm25s (fast, default) or rank-bm25."),
+    index_path: str = typer.Option(..., "--index", "-i", help=f"Where to keep the index: {IndexHelp}."),
+    collection: str = CollectionOpt,
+    backend: str = typer.Option("bm25s", help="Folder index: bm25s (fast, default) or rank-bm25."),
+    analyzer: str = typer.Option(
+        "snowball", help="Milvus: snowball (the folder index's stemmed tokens, made here; measured best), "
+        "standard (Milvus's, no stemming) or english (Milvus's stemming; a server only)."),
     max_words: int = typer.Option(120, help="Word budget of a passage."),
     k1: float = typer.Option(1.5, help="BM25 term-frequency saturation."),
     b: float = typer.Option(0.75, help="BM25 length normalisation."),
-    stemming: bool = typer.Option(True, help="Snowball-stem English words."),
-    stopwords: bool = typer.Option(False, help="Drop English stopwords (off: measured better recall)."),
+    stemming: bool = typer.Option(True, help="Folder index: Snowball-stem English words."),
+    stopwords: bool = typer.Option(False, help="Folder index: drop English stopwords (off: measured better recall)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was indexed as one JSON object."),
 ):
     """Index a folder of documents with BM25; re-runs only re-read changed files."""
-    from .bm25 import BM25Index
+    from .retrieval.location import sync_index
+    from .retrieval.milvus import is_milvus_uri
 
-    idx = BM25Index.build(
-        folder, index_path, backend=backend, k1=k1, b=b, stemming=stemming,
-        stopwords=stopwords, max_words=max_words, progress=True,
-    )
-    typer.echo(f"Indexed {len(idx)} passages from {folder} into {index_path} ({idx.backend}).", err=True)
+    if is_milvus_uri(index_path):
+        settings = dict(analyzer=analyzer, k1=k1, b=b, max_words=max_words)
+    else:
+        settings = dict(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words)
+    idx = sync_index(folder, index_path, collection, progress=True, **settings)
+    report = idx.report.to_dict() if idx.report else {}
+    if as_json:
+        typer.echo(json.dumps({**idx.describe(), "sync": report}, ensure_ascii=False))
+        return
+    where = f"{index_path} (collection {collection})" if is_milvus_uri(index_path) else index_path
+    changes = f"{len(report['read'])} file(s) read, {len(report['reused'])} unchanged, {len(report['removed'])} removed"
+    typer.echo(f"Indexed {len(idx)} passages from {folder} into {where} ({idx.backend}): {changes}.", err=True)
 
 
 @app.command()
 def ask(
     question: Optional[str] = typer.Argument(None, help="The question."),
-    index_path: Optional[Path] = typer.Option(
-        None, "--index", "-i", help="Index from `spanqa index` (default: the example knowledge base)."
+    index_path: Optional[str] = typer.Option(
+        None, "--index", "-i", help=f"Index from `spanqa index`: {IndexHelp} (default: the example knowledge base)."
     ),
+    collection: str = CollectionOpt,
     model: Optional[str] = ModelOpt,
     top_k: int = typer.Option(5, "--top-k", "-k", help="Passages to retrieve and read."),
     questions: Optional[Path] = typer.Option(
@@ -80,8 +101,9 @@ def ask(
     if (question is None) == (questions is None):
         raise ValueError("Give either a QUESTION or --questions FILE (one of the two).")
     batch = [question] if questions is None else _read_questions(questions)
-    idx = str(index_path) if index_path is not None else _default_index()
-    qa = QuestionAnswerer(idx, model=model, top_k=top_k, no_answer_threshold=threshold, runtime=runtime)
+    idx = index_path if index_path is not None else _default_index()
+    qa = QuestionAnswerer(idx, model=model, top_k=top_k, no_answer_threshold=threshold, runtime=runtime,
+                          collection=collection)
     results = qa.ask_many(batch)
     for result in results:
         if as_json or questions is not None:

@@ -1,41 +1,8 @@
-"""Result types shared by the reader, the retriever and the front ends."""
+"""Reader data: question+context windows. `Answer` lives in results.py (imported here for old code)."""
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from spacy.tokens import Span
-
-
-@dataclass
-class Answer:
-    """One question's answer over one context.
-
-    `text` is `context[start_char:end_char]`, verbatim. `span` is the smallest
-    spaCy Span covering those characters (None for no-answer or when the
-    context is not a Doc). `score` is in (0, 1) and comparable across contexts:
-    see `decoding.span_score`. A no-answer keeps the best candidate's score so
-    callers can see how close it came; its `text` is "".
-    """
-
-    question: str
-    text: str
-    score: float
-    start_char: int = -1
-    end_char: int = -1
-    span: Optional[Span] = None
-    no_answer: bool = False
-    question_id: Optional[str] = None
-    # Filled in by the retrieval layer: where the context came from.
-    passage: Optional[Any] = None
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "id": self.question_id,
-            "question": self.question,
-            "answer": None if self.no_answer else self.text,
-            "score": round(float(self.score), 4),
-            "start_char": self.start_char,
-            "end_char": self.end_char,
-        }
+from .results import Answer  # noqa: F401  (its home is results.py; this name keeps old imports working)
 
 
 @dataclass

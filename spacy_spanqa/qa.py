@@ -1,61 +1,20 @@
-"""Question answering over a knowledge base: BM25 retrieval, then the span_qa reader.
+"""Question answering over a knowledge base: a retriever (BM25 or Milvus), then the span_qa reader.
 
 This is the one object the CLI and the Slack bot use.
 """
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import spacy
 from spacy.language import Language
 
 from .component import SpanQA, check_runtime
-from .data_classes import Answer
-from .knowledge_base import Passage
+from .results import Answer, Passage, QAResult, RetrievedPassage
+from .retrieval.location import DEFAULT_COLLECTION, open_retriever
 from .squad import normalize_answer
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
-
-
-@dataclass
-class RetrievedPassage:
-    passage: Passage
-    bm25_score: float
-
-
-@dataclass
-class QAResult:
-    """The answer to one question (None: no passage holds one), the other
-    candidate answers best first, and the retrieved passages in rank order."""
-
-    question: str
-    answer: Optional[Answer]
-    candidates: List[Answer] = field(default_factory=list)
-    passages: List[RetrievedPassage] = field(default_factory=list)
-
-    def to_dict(self) -> Dict[str, Any]:
-        a = self.answer
-        return {
-            "question": self.question,
-            "answer": a.text if a else None,
-            "score": round(a.score, 4) if a else None,
-            "source": _source(a.passage) if a else None,
-            "passage": (
-                {**_source(a.passage), "id": a.passage.id, "text": a.passage.text,
-                 "answer_start": a.start_char, "answer_end": a.end_char}
-                if a else None
-            ),
-            "passages": [
-                {"id": r.passage.id, "text": r.passage.text, **_source(r.passage),
-                 "bm25_score": round(r.bm25_score, 4)}
-                for r in self.passages
-            ],
-        }
-
-
-def _source(p: Passage) -> Dict[str, Optional[str]]:
-    return {"title": p.title, "path": p.path, "url": p.url}
 
 
 def load_reader(model: Union[str, Path, None] = None, runtime: Optional[str] = None) -> Language:
@@ -97,9 +56,10 @@ def get_span_qa(nlp: Language) -> SpanQA:
 
 
 class QuestionAnswerer:
-    """Holds a BM25 index and a reader; answers questions with sources.
+    """Holds a retriever and a reader; answers questions with sources.
 
-    index: a BM25Index or the path of a saved one.
+    index: any `Retriever`, or what `--index` takes: a BM25 index folder, a
+        Milvus Lite `.db` path or a Milvus server URL (see `open_retriever`).
     model: see `load_reader` (None: the shipped default reader), or a loaded nlp.
     runtime: see `load_reader`.
     top_k: passages retrieved and read per question.
@@ -108,6 +68,7 @@ class QuestionAnswerer:
     bm25_weight: adds `bm25_weight * bm25 / max_bm25` to the reader's log-odds
         when ranking answers from different passages; 2.0 measured best
         (benchmarks/end_to_end.py: F1 58.1 at 0, 58.8 at 2.0); 0: reader only.
+    collection: the Milvus collection (Milvus indexes only).
     """
 
     def __init__(
@@ -118,10 +79,9 @@ class QuestionAnswerer:
         no_answer_threshold: Optional[float] = None,
         bm25_weight: float = 2.0,
         runtime: Optional[str] = None,
+        collection: str = DEFAULT_COLLECTION,
     ):
-        from .bm25 import BM25Index
-
-        self.index = index if isinstance(index, BM25Index) else BM25Index.load(Path(index))
+        self.retriever = open_retriever(index, collection)
         self.nlp = model if isinstance(model, Language) else load_reader(model, runtime)
         self.reader = get_span_qa(self.nlp)
         self.top_k = top_k
@@ -129,6 +89,11 @@ class QuestionAnswerer:
             self.reader.cfg["no_answer_threshold"] if no_answer_threshold is None else no_answer_threshold
         )
         self.bm25_weight = bm25_weight
+
+    @property
+    def index(self):
+        """The retriever (its name before retrievers other than BM25Index)."""
+        return self.retriever
 
     def ask(self, question: str, top_k: Optional[int] = None) -> QAResult:
         return self.ask_many([question], top_k)[0]
@@ -145,7 +110,7 @@ class QuestionAnswerer:
         results: List[QAResult] = []
         for i in range(0, len(questions), batch_questions):
             chunk = list(questions[i : i + batch_questions])
-            hits = self.index.search_many(chunk, k)
+            hits = self.retriever.search_many(chunk, k)
             pairs = [(p.text, q) for q, found in zip(chunk, hits) for p, _ in found]
             answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=0.0))
             for q, found in zip(chunk, hits):

@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from spacy_spanqa import bm25_store, knowledge_base
-from spacy_spanqa.bm25 import BM25Index
-from spacy_spanqa.bm25_tokens import tokenize_queries
-from spacy_spanqa.bm25s_backend import BM25sScorer
-from spacy_spanqa.knowledge_base import Passage
+from spacy_spanqa.results import Passage
+from spacy_spanqa.retrieval import bm25_store, knowledge_base
+from spacy_spanqa.retrieval.bm25 import BM25Index
+from spacy_spanqa.retrieval.bm25_tokens import tokenize_queries
+from spacy_spanqa.retrieval.bm25s_backend import BM25sScorer
 
 BACKENDS = ["bm25s", "rank-bm25"]
 FILES = {

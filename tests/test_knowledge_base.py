@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from spacy_spanqa.knowledge_base import (
+from spacy_spanqa.results import Passage
+from spacy_spanqa.retrieval.knowledge_base import (
     Document,
     KnowledgeBaseWarning,
-    Passage,
     load_documents,
     passages_from_folder,
     split_passages,

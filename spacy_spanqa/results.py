@@ -1,0 +1,120 @@
+"""What questions get back: passages, answers and results, as plain dataclasses.
+
+No spaCy or torch here, so the Slack bot and other front ends import these
+without loading the reader.
+"""
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:  # only for the annotation: importing spaCy here would defeat the point
+    from spacy.tokens import Span
+
+
+@dataclass
+class Passage:
+    """A retrievable piece of a document; `text` is `document.text[start_char:end_char]`."""
+
+    id: str
+    text: str
+    title: str
+    path: str
+    url: Optional[str]
+    start_char: int
+    end_char: int
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        # Not dataclasses.asdict: its recursive deep copy dominated indexing time.
+        return {
+            "id": self.id, "text": self.text, "title": self.title, "path": self.path, "url": self.url,
+            "start_char": self.start_char, "end_char": self.end_char, "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Passage":
+        text = data["text"]
+        return cls(
+            id=str(data["id"]),
+            text=text,
+            title=data.get("title") or "",
+            path=data.get("path") or "",
+            url=data.get("url"),
+            start_char=int(data.get("start_char", 0)),
+            end_char=int(data.get("end_char", len(text))),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+@dataclass
+class Answer:
+    """One question's answer over one context.
+
+    `text` is `context[start_char:end_char]`, verbatim. `span` is the smallest
+    spaCy Span covering those characters (None for no-answer or when the
+    context is not a Doc). `score` is in (0, 1) and comparable across contexts:
+    see `decoding.span_score`. A no-answer keeps the best candidate's score so
+    callers can see how close it came; its `text` is "".
+    """
+
+    question: str
+    text: str
+    score: float
+    start_char: int = -1
+    end_char: int = -1
+    span: Optional["Span"] = None
+    no_answer: bool = False
+    question_id: Optional[str] = None
+    # Filled in by QuestionAnswerer: the retrieved passage the answer was read from.
+    passage: Optional[Passage] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.question_id,
+            "question": self.question,
+            "answer": None if self.no_answer else self.text,
+            "score": round(float(self.score), 4),
+            "start_char": self.start_char,
+            "end_char": self.end_char,
+        }
+
+
+@dataclass
+class RetrievedPassage:
+    """A passage the retriever returned for a question, with its BM25 score."""
+
+    passage: Passage
+    bm25_score: float
+
+
+@dataclass
+class QAResult:
+    """The answer to one question (None: no passage holds one), the other
+    candidate answers best first, and the retrieved passages in rank order."""
+
+    question: str
+    answer: Optional[Answer]
+    candidates: List[Answer] = field(default_factory=list)
+    passages: List[RetrievedPassage] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        a = self.answer
+        return {
+            "question": self.question,
+            "answer": a.text if a else None,
+            "score": round(a.score, 4) if a else None,
+            "source": _source(a.passage) if a else None,
+            "passage": (
+                {**_source(a.passage), "id": a.passage.id, "text": a.passage.text,
+                 "answer_start": a.start_char, "answer_end": a.end_char}
+                if a else None
+            ),
+            "passages": [
+                {"id": r.passage.id, "text": r.passage.text, **_source(r.passage),
+                 "bm25_score": round(r.bm25_score, 4)}
+                for r in self.passages
+            ],
+        }
+
+
+def _source(p: Passage) -> Dict[str, Optional[str]]:
+    return {"title": p.title, "path": p.path, "url": p.url}

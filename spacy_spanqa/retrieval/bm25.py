@@ -1,0 +1,329 @@
+"""BM25 retrieval over a knowledge base: build (incrementally, atomically), load, search.
+
+    index = BM25Index.build("docs/", "docs.idx")   # re-runs re-read only changed files
+    index = BM25Index.load("docs.idx")              # no re-tokenising; arrays memory-mapped
+    index.search("How many vacation days do new hires get?", top_k=5)
+    index.sync("docs/")                             # the same incremental build, in place
+
+The embedded default `Retriever`: one folder on one machine, fine up to about
+1M passages (see README "Scaling out" for when to move to Milvus).
+"""
+import json
+import os
+import shutil
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import bm25s
+import numpy as np
+from tqdm import tqdm
+
+from ..results import Passage
+from . import bm25_store as store
+from . import knowledge_base
+from .bm25_tokens import TokenLists, Vocabulary, tokenize_queries, tokenize_texts
+from .bm25s_backend import BM25sScorer
+from .protocol import SyncReport
+from .rank_bm25_backend import RankBM25Scorer
+
+BACKENDS = {BM25sScorer.name: BM25sScorer, RankBM25Scorer.name: RankBM25Scorer}
+FORMAT = 1
+TOKENIZE_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Everything stored passages, tokens and scores depend on: a change means a full rebuild."""
+
+    backend: str = "bm25s"
+    k1: float = 1.5
+    b: float = 0.75
+    stemming: bool = True
+    stopwords: bool = False  # measured: keeping stopwords retrieves better (benchmarks/end_to_end.py)
+    max_words: int = 120
+    overlap_sentences: int = 1
+    format: int = FORMAT
+
+
+BuildReport = SyncReport  # the name before every backend shared it
+
+
+@dataclass
+class _Part:
+    """One source's passages: new ones, or rows [start, end) of the previous build to reuse."""
+
+    rel: Optional[str]
+    sha256: str = ""
+    passages: List[Passage] = field(default_factory=list)
+    reused: Optional[Tuple[int, int]] = None
+
+
+@dataclass
+class _Corpus:
+    """Passages and their tokens, ready to write: `lines` are Passage JSON, `vocab` is by token id."""
+
+    lines: List[str]
+    flat: np.ndarray
+    offsets: np.ndarray
+    vocab: List[str]
+    files: Dict[str, Dict[str, Any]]
+
+
+class BM25Index:
+    """Passages of a knowledge base scored with BM25 and kept on disk; `search` returns the best first.
+
+    Searching is safe from several threads (e.g. a Slack app's listeners).
+    """
+
+    def __init__(self, path: Path, settings: IndexSettings, scorer, passages: Sequence[Dict[str, Any]],
+                 vocab: List[str], manifest: Dict[str, Any], report: Optional[SyncReport] = None):
+        self.path = path
+        self.settings = settings
+        self.scorer = scorer
+        self.manifest = manifest
+        self.report = report  # set by build(): which files were read, reused, removed
+        self._passages = passages
+        self._passages_lock = threading.Lock()  # the mmapped JSONL reader seeks a shared file position
+        self._vocab = {token: i for i, token in enumerate(vocab)}
+
+    @property
+    def backend(self) -> str:
+        return self.settings.backend
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __repr__(self) -> str:
+        return f"BM25Index({str(self.path)!r}, backend={self.backend!r}, passages={len(self)})"
+
+    @classmethod
+    def build(
+        cls,
+        folder_or_passages: Union[str, os.PathLike, Iterable[Passage]],
+        path: Union[str, os.PathLike],
+        backend: str = "bm25s",
+        k1: float = 1.5,
+        b: float = 0.75,
+        stemming: bool = True,
+        stopwords: bool = False,
+        max_words: int = 120,
+        progress: bool = True,
+        overlap_sentences: int = 1,
+    ) -> "BM25Index":
+        """Index a knowledge base folder (or Passages) into the folder `path` and return the index.
+
+        Re-running on a folder re-reads only added or changed files (sha256 of
+        their bytes) and reuses the stored passages and tokens of the rest;
+        other settings rebuild everything. The previous index stays loadable
+        until the new one is complete. Progress bars go to stderr.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of: {', '.join(BACKENDS)}.")
+        settings = IndexSettings(backend, float(k1), float(b), bool(stemming), bool(stopwords), int(max_words), int(overlap_sentences))
+        path = Path(path)
+        store.check_target(path)
+        previous = _live_manifest(path, settings)
+        if isinstance(folder_or_passages, (str, os.PathLike)):
+            folder = Path(folder_or_passages)
+            parts, report = _read_folder(folder, path, settings, previous, progress)
+            if previous is not None and all(part.reused for part in parts) and not report.removed:
+                try:
+                    index = cls.load(path)  # nothing changed: keep the live build
+                    index.report = report
+                    return index
+                except ValueError:  # the live build is damaged: rebuild it from the folder
+                    previous = None
+                    parts, report = _read_folder(folder, path, settings, previous, progress)
+            source: Optional[str] = str(folder.resolve())
+        else:
+            parts = [_Part(None, passages=[p if isinstance(p, Passage) else Passage.from_dict(p) for p in folder_or_passages])]
+            if not parts[0].passages:
+                raise ValueError("No passages to index; give a knowledge base folder or a non-empty list of passages.")
+            report, source, previous = None, None, None
+        corpus = _assemble(parts, previous, settings, progress)
+        return cls._write(path, settings, corpus, source, report, progress)
+
+    @classmethod
+    def _write(cls, path: Path, settings: IndexSettings, corpus: _Corpus, source: Optional[str],
+               report: Optional[SyncReport], progress: bool) -> "BM25Index":
+        """Write a complete build next to the live one, then switch CURRENT to it."""
+        if not corpus.vocab:
+            raise ValueError(f"The passages for {path} contain no searchable words (only stopwords or symbols).")
+        manifest = {
+            "format": FORMAT,
+            "settings": asdict(settings),
+            "source": source,
+            "n_passages": len(corpus.lines),
+            "n_tokens": int(len(corpus.flat)),
+            "vocab_size": len(corpus.vocab),
+            "files": corpus.files,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "bm25s_version": bm25s.__version__,
+        }
+        build = store.new_build(path)
+        try:
+            store.write_passages(build, corpus.lines)
+            store.write_tokens(build, corpus.flat, corpus.offsets, corpus.vocab)
+            scorer = BACKENDS[settings.backend].build(
+                TokenLists(corpus.flat, corpus.offsets), corpus.vocab, settings.k1, settings.b, progress
+            )
+            scorer.save(build)
+            store.write_manifest(build, manifest)
+            store.publish(path, build)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+        store.remove_old_builds(path, keep=build)
+        passages = store.open_passages(build, mmap=True)
+        return cls(path, settings, scorer, passages, corpus.vocab, manifest, report)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], mmap: bool = True) -> "BM25Index":
+        """Open a saved index without re-tokenising; with mmap, score arrays and passages stay on disk."""
+        path = Path(path)
+        build = store.live_build(path)
+        if build is None:
+            raise ValueError(f"No index at {path}; build it with `spanqa index FOLDER --index {path}`.")
+        try:
+            manifest = store.read_manifest(build)
+            settings = IndexSettings(**manifest["settings"])
+            if settings.format != FORMAT:
+                raise ValueError(f"format {settings.format} is not {FORMAT}")
+            scorer = BACKENDS[settings.backend].load(build, mmap)
+            passages = store.open_passages(build, mmap)
+            vocab = store.read_vocab(build)
+            if not len(scorer) == len(passages) == manifest["n_passages"]:
+                raise ValueError("its passage counts disagree")
+        except Exception as err:  # any damage to the stored files means the same thing to the user
+            raise ValueError(
+                f"The index at {path} is damaged or from another version ({type(err).__name__}: {err}); "
+                f"rebuild it with `spanqa index FOLDER --index {path}`."
+            ) from None
+        return cls(path, settings, scorer, passages, vocab, manifest)
+
+    def sync(self, folder: Union[str, os.PathLike], progress: bool = False) -> SyncReport:
+        """Bring the index up to date with `folder` (an incremental build with this index's settings)."""
+        s = self.settings
+        built = self.build(folder, self.path, backend=s.backend, k1=s.k1, b=s.b, stemming=s.stemming,
+                           stopwords=s.stopwords, max_words=s.max_words, progress=progress,
+                           overlap_sentences=s.overlap_sentences)
+        with self._passages_lock:
+            self.__dict__.update({k: v for k, v in vars(built).items() if k != "_passages_lock"})
+        return built.report
+
+    def describe(self) -> Dict[str, Any]:
+        """What this index is, for `--json` output and logs."""
+        return {
+            "backend": self.backend, "index": str(self.path), "passages": len(self),
+            "source": self.manifest.get("source"), "built_at": self.manifest.get("built_at"),
+            "settings": asdict(self.settings),
+        }
+
+    def passage(self, i: int) -> Passage:
+        """The i-th stored passage."""
+        with self._passages_lock:
+            data = self._passages[i]
+        return Passage.from_dict(data)
+
+    def search(self, query: str, top_k: int = 5) -> List[Tuple[Passage, float]]:
+        """Up to `top_k` (passage, BM25 score) pairs, best first; [] when no passage shares a word."""
+        return self.search_many([query], top_k)[0]
+
+    def search_many(self, queries: Sequence[str], top_k: int = 5) -> List[List[Tuple[Passage, float]]]:
+        """`search` for a batch of queries at once (one tokeniser call, one backend call)."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1 (got {top_k}).")
+        tokens = tokenize_queries(list(queries), self.settings.stemming, self.settings.stopwords)
+        ids = [[self._vocab[t] for t in query if t in self._vocab] for query in tokens]
+        asked = [i for i, query in enumerate(ids) if query]
+        results: List[List[Tuple[Passage, float]]] = [[] for _ in ids]
+        if asked:
+            found = self.scorer.top_k([ids[i] for i in asked], min(top_k, len(self)))
+            for i, (rows, scores) in zip(asked, found):
+                results[i] = [(self.passage(int(r)), float(s)) for r, s in zip(rows, scores) if s > 0]
+        return results
+
+
+def _live_manifest(path: Path, settings: IndexSettings) -> Optional[Tuple[Path, Dict[str, Any]]]:
+    """The live build and its manifest when it was made with `settings` (else nothing is reused)."""
+    build = store.live_build(path)
+    if build is None:
+        return None
+    try:
+        manifest = store.read_manifest(build)
+        if manifest.get("settings") != asdict(settings) or store.count_stored(build) != manifest["n_passages"]:
+            return None
+    except (OSError, ValueError, KeyError):  # a damaged live build is simply not reused
+        return None
+    return build, manifest
+
+
+def _read_folder(folder: Path, index_path: Path, settings: IndexSettings,
+                 previous: Optional[Tuple[Path, Dict[str, Any]]], progress: bool) -> Tuple[List[_Part], SyncReport]:
+    """Hash every file; parse and split only those whose hash is not in the previous build."""
+    known = previous[1]["files"] if previous else {}
+    report = SyncReport(full_rebuild=previous is None)
+    parts = []
+    for source in knowledge_base.read_sources(folder, exclude=index_path, progress=progress):
+        old = known.get(source.rel)
+        if old and old["sha256"] == source.sha256:
+            parts.append(_Part(source.rel, source.sha256, reused=(old["start"], old["end"])))
+            report.reused.append(source.rel)
+            continue
+        report.read.append(source.rel)
+        passages = source.passages(settings.max_words, settings.overlap_sentences)
+        if passages:
+            parts.append(_Part(source.rel, source.sha256, passages=passages))
+    report.removed = sorted(set(known) - {part.rel for part in parts})
+    if not parts:
+        raise ValueError(knowledge_base.no_documents_message(folder))
+    return parts, report
+
+
+def _assemble(parts: List[_Part], previous: Optional[Tuple[Path, Dict[str, Any]]],
+              settings: IndexSettings, progress: bool) -> _Corpus:
+    """Concatenate reused and new passages in file order, with tokens in one compact vocabulary."""
+    vocab = Vocabulary()
+    new_flat, new_lengths = _tokenize([p.text for part in parts for p in part.passages], settings, vocab, progress)
+    if previous is not None and any(part.reused for part in parts):
+        old_flat, old_offsets, old_vocab = store.read_tokens(previous[0])
+        old_lines = store.read_passage_lines(previous[0])
+        old_ids = vocab.remap(old_vocab)
+    lines: List[str] = []
+    pieces, lengths, files = [], [], {}
+    n_new = n_new_tokens = 0
+    for part in parts:
+        start = len(lines)
+        if part.reused:
+            s, e = part.reused
+            lines += old_lines[s:e]
+            pieces.append(old_ids[old_flat[old_offsets[s] : old_offsets[e]]])
+            lengths.append(np.diff(old_offsets[s : e + 1]))
+        else:
+            part_lengths = new_lengths[n_new : n_new + len(part.passages)]
+            n_tokens = int(part_lengths.sum())
+            lines += [json.dumps(p.to_dict(), ensure_ascii=False, default=str) for p in part.passages]
+            pieces.append(new_flat[n_new_tokens : n_new_tokens + n_tokens])
+            lengths.append(part_lengths)
+            n_new += len(part.passages)
+            n_new_tokens += n_tokens
+        if part.rel is not None:
+            files[part.rel] = {"sha256": part.sha256, "start": start, "end": len(lines)}
+    flat, vocab_list = vocab.compact(np.concatenate(pieces))
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64)
+    return _Corpus(lines, flat, offsets, vocab_list, files)
+
+
+def _tokenize(texts: List[str], settings: IndexSettings, vocab: Vocabulary, progress: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Token ids (in `vocab`) and per-text lengths, tokenised in batches to bound memory."""
+    flats, lengths = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    with tqdm(total=len(texts), desc="Tokenizing", unit="passage", disable=not progress, leave=False) as bar:
+        for start in range(0, len(texts), TOKENIZE_BATCH):
+            flat, batch_lengths, batch_vocab = tokenize_texts(texts[start : start + TOKENIZE_BATCH], settings.stemming, settings.stopwords)
+            flats.append(vocab.remap(batch_vocab)[flat])
+            lengths.append(batch_lengths)
+            bar.update(len(batch_lengths))
+    return np.concatenate(flats), np.concatenate(lengths)
