@@ -1,4 +1,5 @@
-"""Command line: `python -m bot --index PATH` runs the bot; `python -m bot feedback` reports votes.
+"""Command line: `python -m bot --index PATH` runs the bot; `python -m bot feedback`
+reports votes and `python -m bot feedback export` writes them as SQuAD training data.
 
 Slack settings come from the environment (see `server.SlackSettings`): never
 from flags, so tokens stay out of shell history and process lists.
@@ -6,13 +7,12 @@ from flags, so tokens stay out of shell history and process lists.
 import json
 import logging
 import signal
-import sqlite3
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
-from .feedback import FeedbackStore, default_feedback_path, format_summary
+from .feedback import count_examples, format_summary, squad_training_data
 from .redaction import configure_logging
 from .server import SettingsError, SlackSettings, choose_runner
 
@@ -46,8 +46,13 @@ def serve(
     ),
     host: str = typer.Option("0.0.0.0", "--host", help="HTTP mode: address to listen on."),
     port: int = typer.Option(3000, "--port", help="HTTP mode: port; Slack posts to /slack/events."),
-    feedback_db: Optional[Path] = typer.Option(
-        None, "--feedback-db", help="SQLite file for answers and votes (default: feedback.sqlite next to the index)."
+    database: Optional[str] = typer.Option(
+        None, "--database", "--feedback-db", envvar="SPANQA_DATABASE",
+        help="Answers, votes, thread context and de-duplication: a SQLite file (default: feedback.sqlite next to "
+        "the index) or a URL (postgresql://user:password@host/db). Replicas of the bot share one.",
+    ),
+    prompts: Optional[List[str]] = typer.Option(
+        None, "--prompt", help="A suggested question shown when someone opens the bot's AI-app thread (repeatable, up to 4)."
     ),
     max_question_chars: int = typer.Option(500, "--max-question-chars", min=1, help="Longer questions are refused."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Queued questions answered per model call."),
@@ -76,35 +81,35 @@ def serve(
     except Exception as error:  # SlackApiError, or no connection at all
         raise fail(_auth_failure(error, settings.api_url), code=1)
     logger.info("Signed in to Slack as %s in %s", identity.get("user"), identity.get("team"))
+    store = _open_store(database or default_database_path(index))
+    logger.info("Recording answers, feedback and thread context in %s", store.name)
 
     from spacy_spanqa.qa import QuestionAnswerer  # slow (loads torch): after the cheap checks
 
     try:
         answerer = QuestionAnswerer(index, model=model, top_k=top_k, runtime=runtime)
     except ValueError as error:
+        store.close()
         raise fail(str(error))
     except OSError as error:
+        store.close()
         raise fail(f"Could not load the index or model: {error}.", code=1)
 
-    from .app import create_app
+    from .app import DEFAULT_PROMPTS, create_app
 
-    feedback_path = feedback_db or default_feedback_path(index)
-    try:
-        store = FeedbackStore(feedback_path)
-    except (OSError, sqlite3.Error) as error:
-        raise fail(f"Cannot open the feedback database {feedback_path}: {error}.", code=1)
-    logger.info("Recording answers and feedback in %s", store.path)
     app = create_app(
         answerer,
         client=client,
         signing_secret=settings.signing_secret,
-        feedback=store,
+        store=store,
         max_question_chars=max_question_chars,
         max_batch=batch_size,
+        suggested_prompts=prompts or DEFAULT_PROMPTS,
     )
     try:
         runner = choose_runner(app, settings, host=host, port=port)
     except OSError as error:
+        store.close()
         raise fail(f"Cannot listen on {host}:{port}: {error.strerror or error}.", code=1)
     logger.info("Answering questions via %s", "Socket Mode" if settings.socket_mode else "HTTP")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -129,28 +134,85 @@ def _auth_failure(error: Exception, api_url: str) -> str:
     return f"Could not reach the Slack API at {api_url} ({type(error).__name__}); check the network or SLACK_API_URL."
 
 
-@cli.command("feedback")
+def _open_store(where):
+    from .store import BotStore, DatabaseError  # SQLAlchemy: only where a database is used
+
+    try:
+        return BotStore(where)
+    except DatabaseError as error:
+        raise fail(str(error), code=1)
+
+
+def default_database_path(index: Path) -> Path:
+    from .store import default_database_path as next_to_index
+
+    return next_to_index(index)
+
+
+feedback_cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+cli.add_typer(feedback_cli, name="feedback", help="Report the votes, or export them as SQuAD training data.")
+
+DATABASE_OPTION = typer.Option(
+    None, "--database", "--feedback-db", envvar="SPANQA_DATABASE", help="The bot's database: SQLite file or URL."
+)
+INDEX_OPTION = typer.Option(None, "--index", envvar="SPANQA_INDEX", help="Or the index, to use the feedback.sqlite next to it.")
+
+
+def _existing_store(database: Optional[str], index: Optional[Path]):
+    from .store import BotStore, DatabaseError
+
+    if database is None and index is None:
+        raise fail("Pass --database PATH_OR_URL, or --index PATH to read the feedback.sqlite next to the index.")
+    try:
+        return BotStore.open_existing(database or default_database_path(index))
+    except DatabaseError as error:
+        raise fail(str(error), code=1)
+
+
+@feedback_cli.callback(invoke_without_command=True)
 def feedback_report(
-    feedback_db: Optional[Path] = typer.Option(None, "--feedback-db", help="The bot's SQLite file."),
-    index: Optional[Path] = typer.Option(
-        None, "--index", envvar="SPANQA_INDEX", help="Or the index, to use the feedback.sqlite next to it."
-    ),
+    ctx: typer.Context,
+    database: Optional[str] = DATABASE_OPTION,
+    index: Optional[Path] = INDEX_OPTION,
     worst: int = typer.Option(10, "--worst", min=0, help="How many worst-rated answers to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Summarise the votes: counts per vote and the worst-rated answers."""
-    if feedback_db is None and index is None:
-        raise fail("Pass --feedback-db PATH, or --index PATH to read the feedback.sqlite next to the index.")
-    path = feedback_db or default_feedback_path(index)
-    try:
-        store = FeedbackStore.open_existing(path)
-    except ValueError as error:
-        raise fail(str(error), code=1)
+    if ctx.invoked_subcommand is not None:
+        return
+    store = _existing_store(database, index)
     try:
         summary = store.summary(worst=worst)
     finally:
         store.close()
     typer.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+@feedback_cli.command("export")
+def feedback_export(
+    out: Path = typer.Argument(..., help="The SQuAD v2.0 JSON file to write."),
+    output_format: str = typer.Option("squad", "--format", help="squad: SQuAD v2.0, what `spacy train` reads."),
+    database: Optional[str] = DATABASE_OPTION,
+    index: Optional[Path] = INDEX_OPTION,
+) -> None:
+    """Write helpful and corrected answers (and passages confirmed not to hold
+    the answer, as unanswerable questions) as SQuAD v2.0 training data."""
+    if output_format != "squad":
+        raise fail(f"Unknown --format {output_format!r}; the one format is squad (SQuAD v2.0).")
+    store = _existing_store(database, index)
+    try:
+        squad = squad_training_data(store.training_rows())
+    finally:
+        store.close()
+    answerable, unanswerable = count_examples(squad)
+    if not answerable and not unanswerable:
+        raise fail("No votes or corrections to export yet: Helpful votes and corrected answers become training data.", code=1)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(squad, indent=1, ensure_ascii=False), encoding="utf8")
+    except OSError as error:
+        raise fail(f"Cannot write {out}: {error.strerror or error}.", code=1)
+    typer.echo(f"Wrote {answerable} answerable and {unanswerable} unanswerable questions to {out} (SQuAD v2.0).")
 
 
 def main() -> None:

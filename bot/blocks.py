@@ -2,15 +2,25 @@
 
 Everything here is pure (no Slack calls) so it can be tested on its own. It
 reads results through the public attributes of `spacy_spanqa.qa.QAResult`,
-`Answer` and `Passage` only.
+`Answer` and `Passage` only. Feedback uses Slack's native feedback buttons
+(`context_actions` + `feedback_buttons`, from slack_sdk's models); clients or
+workspaces that reject them get the same votes as classic buttons.
 """
+import json
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-FEEDBACK_ACTION_PREFIX = "spanqa_feedback_"
-HELPFUL = "helpful"
-NOT_HELPFUL = "not_helpful"
-VOTES = (HELPFUL, NOT_HELPFUL)
+from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonsElement
+from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
+
+from .feedback import HELPFUL, NOT_HELPFUL, VOTES
+
+# Classic buttons: action_id FEEDBACK_ACTION_PREFIX + vote, value the answer id.
+# Native feedback buttons: action_id FEEDBACK_ACTION, value "vote:answer id".
+FEEDBACK_ACTION_PREFIX = "spanqa_feedback"
+FEEDBACK_ACTION = "spanqa_feedback"
+CORRECT_ACTION = "spanqa_correct"
+CORRECTION_CALLBACK = "spanqa_correction"
 
 # Characters of passage text shown on each side of the answer span.
 EXCERPT_CONTEXT_CHARS = 280
@@ -176,25 +186,60 @@ def _snippet(text: str, limit: int = 160) -> str:
 # Whole messages
 
 
+def native_feedback(answer_id: str) -> Block:
+    """Slack's own thumbs up / down, as in AI apps."""
+    element = FeedbackButtonsElement(
+        action_id=FEEDBACK_ACTION,
+        positive_button=FeedbackButtonObject(text="Helpful", accessibility_label="This answer was helpful", value=f"{HELPFUL}:{answer_id}"),
+        negative_button=FeedbackButtonObject(
+            text="Not helpful", accessibility_label="This answer was not helpful", value=f"{NOT_HELPFUL}:{answer_id}"
+        ),
+    )
+    return ContextActionsBlock(block_id="spanqa_feedback", elements=[element]).to_dict()
+
+
 def feedback_actions(answer_id: str) -> Block:
+    """Classic buttons: the fallback where native feedback buttons are rejected."""
     return {
         "type": "actions",
         "block_id": "spanqa_feedback",
         "elements": [
             {
                 "type": "button",
-                "action_id": FEEDBACK_ACTION_PREFIX + HELPFUL,
+                "action_id": f"{FEEDBACK_ACTION_PREFIX}_{HELPFUL}",
                 "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
                 "value": answer_id,
             },
             {
                 "type": "button",
-                "action_id": FEEDBACK_ACTION_PREFIX + NOT_HELPFUL,
+                "action_id": f"{FEEDBACK_ACTION_PREFIX}_{NOT_HELPFUL}",
                 "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
                 "value": answer_id,
             },
         ],
     }
+
+
+def parse_feedback_action(action: Dict[str, Any]) -> Tuple[str, str]:
+    """(vote, answer id) from a click on either kind of feedback button."""
+    value = action.get("value") or ""
+    action_id = action.get("action_id") or ""
+    if action_id == FEEDBACK_ACTION and ":" in value:
+        vote, _, answer_id = value.partition(":")
+        return vote, answer_id
+    return action_id[len(FEEDBACK_ACTION_PREFIX) + 1:], value
+
+
+def with_classic_feedback(blocks: List[Block]) -> List[Block]:
+    """The same message with native feedback buttons swapped for classic ones."""
+    out = []
+    for block in blocks:
+        if block.get("type") == "context_actions":
+            value = block["elements"][0]["positive_button"]["value"]
+            out.append(feedback_actions(value.partition(":")[2]))
+        else:
+            out.append(block)
+    return out
 
 
 def _section(text: str) -> Block:
@@ -212,15 +257,22 @@ def _asked_by(user: Optional[str], question: str) -> List[Block]:
 
 
 def answer_message(
-    result: Any, answer_id: Optional[str] = None, asked_by: Optional[str] = None
+    result: Any,
+    answer_id: Optional[str] = None,
+    asked_by: Optional[str] = None,
+    read_with: Optional[str] = None,
+    native_feedback_buttons: bool = True,
 ) -> Tuple[str, List[Block]]:
     """(notification text, blocks) for a QAResult: the answer in bold, the
     passage with the answer highlighted, its source and confidence; or, when
     there is no answer, a plain "I don't know" with the closest sources.
     `asked_by` repeats the question with its asker (for /ask, whose question
-    is not visible in the channel)."""
+    is not visible in the channel). `read_with`: the earlier question a
+    follow-up was read with; the reply says how it was read."""
     answer = result.answer
     blocks = _asked_by(asked_by, result.question)
+    if read_with:
+        blocks.append(_context(f"Read with the earlier question as: _{_snippet(result.question, 300)}_"))
     if answer is None:
         text = "I couldn't find an answer to that in the knowledge base."
         blocks.append(_section(f":shrug: {text}"))
@@ -231,7 +283,7 @@ def answer_message(
             blocks.append(_context("No document matched any word of the question."))
     else:
         answer_text = " ".join(answer.text.split()) or answer.text
-        text = f"Answer: {answer_text}"
+        text = f"Answer: {answer_text} (source: {getattr(answer.passage, 'title', None) or getattr(answer.passage, 'path', None) or 'untitled document'})"
         blocks.append(_section(_bold(escape(answer_text))))
         blocks.append(_section(highlight_excerpt(answer.passage.text, answer.start_char, answer.end_char)))
         details = f"Source: {source_mrkdwn(answer.passage)}  ·  Confidence: {percent(answer.score)}"
@@ -242,7 +294,7 @@ def answer_message(
             )
         blocks.append(_context(details))
     if answer_id:
-        blocks.append(feedback_actions(answer_id))
+        blocks.append(native_feedback(answer_id) if native_feedback_buttons else feedback_actions(answer_id))
     return text, blocks
 
 
@@ -297,3 +349,93 @@ def thanks_message(vote: str) -> str:
     if vote == HELPFUL:
         return ":thumbsup: Thanks — glad it helped. Your feedback was recorded."
     return ":memo: Thanks — your feedback was recorded and helps us improve the answers."
+
+
+def correction_prompt(answer_id: str) -> Tuple[str, List[Block]]:
+    """The ephemeral "what is the right answer?" prompt, for when the modal
+    could not be opened straight away."""
+    text = ":memo: Thanks — your feedback was recorded. Do you know the right answer? It helps train the reader."
+    button = {
+        "type": "button",
+        "action_id": CORRECT_ACTION,
+        "text": {"type": "plain_text", "text": "Give the right answer"},
+        "value": answer_id,
+    }
+    return text, [_section(text), {"type": "actions", "block_id": "spanqa_correct", "elements": [button]}]
+
+
+def correction_modal(stored: Dict[str, Any], metadata: Dict[str, Any]) -> Dict[str, Any]:
+    """A modal asking for the right answer to a stored answer."""
+    shown = stored.get("answer")
+    summary = f"*Question:* {_snippet(stored['question'], 500)}\n*My answer:* " + (
+        f"{_snippet(shown, 300)} (from {escape(stored.get('source_title') or stored.get('source_path') or 'a document')})"
+        if shown else "_I said I couldn't find one._"
+    )
+    return {
+        "type": "modal",
+        "callback_id": CORRECTION_CALLBACK,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": "The right answer"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _section(summary),
+            {
+                "type": "input",
+                "block_id": "answer",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "The right answer, copied from the document"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Words exactly as the document has them: when I read that passage, it becomes a training example.",
+                },
+                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
+            },
+            {
+                "type": "input",
+                "block_id": "no_answer",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Or"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "checked",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "The documents don't answer this question"}, "value": "no_answer"}
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def correction_saved_modal(message: str) -> Dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Thanks"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [_section(message)],
+    }
+
+
+def correction_saved_message(found_in: Optional[str], no_answer: bool) -> str:
+    if no_answer:
+        return ":memo: Saved: the documents don't answer this. It becomes an unanswerable training example."
+    if found_in:
+        return f":white_check_mark: Saved as a training example — found in {found_in}."
+    return (
+        ":memo: Saved. That text is not in the passages I read, so it can't train the reader yet; "
+        "it is kept for whoever maintains the documents."
+    )
+
+
+def greeting_message() -> str:
+    return (
+        "Hi! I answer questions from the team's documents, with a quote and its source. "
+        "Ask me anything, or pick a question below."
+    )
+
+
+def thread_title(question: str, limit: int = 60) -> str:
+    """A short title for an AI-app thread: its first question."""
+    flat = " ".join(question.split())
+    return flat if len(flat) <= limit else _trim_end(flat[:limit]) + "…"

@@ -1,160 +1,133 @@
-"""SQLite storage for the answers the bot posted and the votes users gave them.
+"""Feedback: the vote vocabulary, the terminal report, and SQuAD training data.
 
-One file, by default `feedback.sqlite` next to the index. The `answers` table
-also tells which threads the bot answered in, so follow-up questions in those
-threads are answered after a restart too.
+Users vote Helpful / Not helpful on each answer; after "not helpful" they may
+give the right answer. Where that text occurs in a passage the bot read, it is
+a gold span with offsets. `squad_training_data` turns the stored feedback into
+SQuAD v2.0, which `spacy train` reads through `spacy_spanqa.SquadReader.v1`.
+Pure functions over the rows `store.BotStore` returns.
 """
-import sqlite3
-import threading
-import uuid
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .blocks import HELPFUL, NOT_HELPFUL, VOTES
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT,              -- NULL: the bot said it found no answer
-    score REAL,
-    source_title TEXT,
-    source_path TEXT,
-    source_url TEXT,
-    channel TEXT,
-    thread_ts TEXT,
-    asked_by TEXT
-);
-CREATE INDEX IF NOT EXISTS answers_by_thread ON answers (channel, thread_ts);
-CREATE TABLE IF NOT EXISTS votes (
-    answer_id TEXT NOT NULL,
-    user TEXT NOT NULL,
-    vote TEXT NOT NULL CHECK (vote IN ('helpful', 'not_helpful')),
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (answer_id, user)
-);
-"""
+HELPFUL = "helpful"
+NOT_HELPFUL = "not_helpful"
+VOTES = (HELPFUL, NOT_HELPFUL)
 
 
-def default_feedback_path(index_path: Union[str, Path]) -> Path:
-    """`feedback.sqlite` in the folder that holds the index."""
-    return Path(index_path).resolve().parent / "feedback.sqlite"
+def find_gold_span(text: str, passages: Sequence[Dict[str, Any]], shown: Optional[int]) -> Optional[Tuple[int, int, str]]:
+    """(passage index, start, text as in the passage) for the first occurrence of
+    `text` in the shown passage, else in the other passages in rank order;
+    exact match first, then ignoring case and runs of whitespace. None: in none."""
+    wanted = " ".join((text or "").split())
+    if not wanted:
+        return None
+    order = ([shown] if shown is not None and 0 <= shown < len(passages) else []) + [
+        i for i in range(len(passages)) if i != shown
+    ]
+    for exact in (True, False):
+        for i in order:
+            found = _locate(wanted, passages[i].get("text") or "", exact)
+            if found is not None:
+                start, end = found
+                return i, start, passages[i]["text"][start:end]
+    return None
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _locate(wanted: str, context: str, exact: bool) -> Optional[Tuple[int, int]]:
+    if exact:
+        start = context.find(wanted)
+        return (start, start + len(wanted)) if start >= 0 else None
+    # Compare on a whitespace-collapsed, casefolded copy, mapping offsets back.
+    flat, origin = [], []
+    previous_space = False
+    for i, ch in enumerate(context):
+        if ch.isspace():
+            if previous_space:
+                continue
+            flat.append(" ")
+            previous_space = True
+        else:
+            flat.append(ch.lower())
+            previous_space = False
+        origin.append(i)
+    start = "".join(flat).find(wanted.lower())
+    if start < 0:
+        return None
+    end = start + len(wanted) - 1
+    return origin[start], origin[end] + 1
 
 
-class FeedbackStore:
-    """Thread-safe: one connection, serialised by a lock (the bot writes a row
-    per answer and per click, far below what SQLite takes)."""
+def squad_training_data(rows: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """SQuAD v2.0 from `BotStore.training_rows()`:
 
-    def __init__(self, path: Union[str, Path]):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")  # `python -m bot feedback` can read while the bot writes
-            self._db.executescript(SCHEMA)
+    - a correction found in a passage: that span is the gold answer; when it is
+      in another passage than the one shown, the shown passage is confirmed
+      wrong and becomes an unanswerable example;
+    - a correction "the documents don't answer this": the shown passage (or,
+      for a no-answer reply, the top passage) becomes an unanswerable example;
+    - more Helpful than Not helpful votes and no correction: the shown span is gold
+      (a Helpful no-answer reply: the top passage is unanswerable).
+    Corrections whose text is in none of the passages read are left out (they
+    are in the report, for whoever maintains the documents)."""
+    articles: Dict[str, List[Dict[str, Any]]] = {}
 
-    @classmethod
-    def open_existing(cls, path: Union[str, Path]) -> "FeedbackStore":
-        if not Path(path).is_file():
-            raise ValueError(f"There is no feedback database at {path}; the bot creates it when it first answers.")
-        return cls(path)
+    def add(passage: Dict[str, Any], qa_id: str, question: str, answer: Optional[Tuple[str, int]]) -> None:
+        qa = {"id": qa_id, "question": question, "answers": [], "is_impossible": answer is None}
+        if answer is not None:
+            qa["answers"] = [{"text": answer[0], "answer_start": answer[1]}]
+        title = passage.get("title") or passage.get("path") or "untitled"
+        paragraphs = articles.setdefault(title, [])
+        for paragraph in paragraphs:
+            if paragraph["context"] == passage["text"]:
+                paragraph["qas"].append(qa)
+                return
+        paragraphs.append({"context": passage["text"], "qas": [qa]})
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    for row in rows:
+        passages = row["passages"]
+        if not passages:
+            continue  # stored before the bot kept passages
+        question, shown = row["question"], row["passage_index"]
+        fix = _usable_correction(row["corrections"])
+        if fix is not None and fix["no_answer"]:
+            target = shown if shown is not None else 0
+            add(passages[target], f"{row['id']}-none", question, None)
+        elif fix is not None:
+            index, start = fix["passage_index"], fix["answer_start"]
+            gold = passages[index]["text"][start : start + len(fix["text"])]
+            add(passages[index], row["id"], question, (gold, start))
+            if shown is not None and shown != index:
+                add(passages[shown], f"{row['id']}-shown", question, None)
+        elif row["helpful"] > row["not_helpful"]:
+            if shown is not None and row["answer_start"] is not None:
+                passage = passages[shown]
+                start, end = row["answer_start"], row["answer_end"]
+                add(passage, row["id"], question, (passage["text"][start:end], start))
+            elif shown is None:
+                add(passages[0], f"{row['id']}-none", question, None)
+    data = [{"title": title, "paragraphs": paragraphs} for title, paragraphs in articles.items()]
+    return {"version": "v2.0", "data": data}
 
-    def _run(self, sql: str, params: tuple = ()) -> List[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
 
-    # -- writing -----------------------------------------------------------
+def _usable_correction(fixes: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The newest correction that is a located span (its text as in the
+    passage) or a "no answer"."""
+    for fix in fixes:
+        if fix["no_answer"] or fix["passage_index"] is not None:
+            return fix
+    return None
 
-    def record_answer(
-        self,
-        result: Any,
-        *,
-        channel: Optional[str],
-        thread_ts: Optional[str],
-        asked_by: Optional[str],
-    ) -> str:
-        """Store a posted answer (or no-answer); returns its id for the feedback buttons."""
-        answer_id = uuid.uuid4().hex
-        answer = result.answer
-        passage = answer.passage if answer is not None else None
-        self._run(
-            "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                answer_id,
-                _now(),
-                result.question,
-                answer.text if answer is not None else None,
-                float(answer.score) if answer is not None else None,
-                getattr(passage, "title", None),
-                getattr(passage, "path", None),
-                getattr(passage, "url", None),
-                channel,
-                thread_ts,
-                asked_by,
-            ),
-        )
-        return answer_id
 
-    def set_thread(self, answer_id: str, channel: str, thread_ts: str) -> None:
-        """Attach an answer to the thread its message started (for /ask answers)."""
-        self._run("UPDATE answers SET channel = ?, thread_ts = ? WHERE id = ?", (channel, thread_ts, answer_id))
-
-    def record_vote(self, answer_id: str, user: str, vote: str) -> None:
-        """One vote per user and answer: voting again replaces the earlier vote."""
-        if vote not in VOTES:
-            raise ValueError(f"Unknown vote {vote!r}; expected one of {', '.join(VOTES)}.")
-        self._run(
-            "INSERT INTO votes VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
-            (answer_id, user, vote, _now()),
-        )
-
-    # -- reading -----------------------------------------------------------
-
-    def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
-        rows = self._run("SELECT 1 FROM answers WHERE channel = ? AND thread_ts = ? LIMIT 1", (channel, thread_ts))
-        return bool(rows)
-
-    def summary(self, worst: int = 10) -> Dict[str, Any]:
-        """Counts per vote, and the answers with the most net "not helpful" votes."""
-        answers = self._run("SELECT COUNT(*) AS n FROM answers")[0]["n"]
-        no_answers = self._run("SELECT COUNT(*) AS n FROM answers WHERE answer IS NULL")[0]["n"]
-        counts = {vote: 0 for vote in VOTES}
-        for row in self._run("SELECT vote, COUNT(*) AS n FROM votes GROUP BY vote"):
-            counts[row["vote"]] = row["n"]
-        rows = self._run(
-            """
-            SELECT v.answer_id,
-                   SUM(v.vote = 'helpful') AS helpful,
-                   SUM(v.vote = 'not_helpful') AS not_helpful,
-                   a.question, a.answer, a.score, a.source_title, a.source_path, a.source_url, a.created_at
-            FROM votes v LEFT JOIN answers a ON a.id = v.answer_id
-            GROUP BY v.answer_id
-            HAVING not_helpful > 0
-            ORDER BY not_helpful - helpful DESC, not_helpful DESC, a.created_at DESC
-            LIMIT ?
-            """,
-            (worst,),
-        )
-        return {
-            "database": str(self.path),
-            "answers": answers,
-            "no_answers": no_answers,
-            "votes": counts,
-            "worst_rated": [dict(row) for row in rows],
-        }
+def count_examples(squad: Dict[str, Any]) -> Tuple[int, int]:
+    """(answerable, unanswerable) questions in a SQuAD dict."""
+    answerable = unanswerable = 0
+    for article in squad["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if qa["is_impossible"]:
+                    unanswerable += 1
+                else:
+                    answerable += 1
+    return answerable, unanswerable
 
 
 def format_summary(summary: Dict[str, Any]) -> str:
@@ -169,6 +142,7 @@ def format_summary(summary: Dict[str, Any]) -> str:
     for vote, label in ((HELPFUL, "helpful"), (NOT_HELPFUL, "not helpful")):
         share = f" ({counts[vote] / total:.0%})" if total else ""
         lines.append(f"    {label + ':':<13} {counts[vote]}{share}")
+    lines.append(f"  corrections:    {summary.get('corrections', 0)}")
     worst = summary["worst_rated"]
     if worst:
         lines.append("")

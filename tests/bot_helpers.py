@@ -2,8 +2,17 @@
 Events API / slash command / interactivity requests, and a fake answerer
 with the `QuestionAnswerer` interface. Shared by tests/test_bot*.py and
 benchmarks/bot_load.py."""
+import argparse
+import glob
 import itertools
 import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -37,12 +46,14 @@ class MockSlackAPI:
     """Answers Web API calls with `{"ok": true, ...}` and records them.
 
     `fail(method, error)` makes the next call(s) of a method answer
-    `{"ok": false, "error": error}`. Paths under /response/ stand in for
-    slash command and interactivity response_urls."""
+    `{"ok": false, "error": error}`; `rate_limit(method)` makes the next one
+    answer HTTP 429 with a Retry-After header, as Slack does. Paths under
+    /response/ stand in for slash command and interactivity response_urls."""
 
     def __init__(self) -> None:
         self.calls: List[APICall] = []
         self._failures: Dict[str, List[str]] = {}
+        self._rate_limits: Dict[str, List[int]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         mock = self
@@ -60,6 +71,8 @@ class MockSlackAPI:
                 status, body = mock._handle(path, raw, self.headers.get("Content-Type", ""))
                 data = body.encode("utf-8")
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", str(mock._last_retry_after))
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -87,6 +100,10 @@ class MockSlackAPI:
         with self._lock:
             self._failures.setdefault(method, []).extend([error] * times)
 
+    def rate_limit(self, method: str, retry_after: int = 0, times: int = 1) -> None:
+        with self._lock:
+            self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
     def _handle(self, path: str, raw: str, content_type: str) -> Tuple[int, str]:
         if raw.startswith("{"):
             args = json.loads(raw)
@@ -98,6 +115,12 @@ class MockSlackAPI:
         method = "response_url" if path.startswith("/response/") else path.strip("/")
         with self._lock:
             self.calls.append(APICall(method, args, time.monotonic()))
+            limits = self._rate_limits.get(method)
+            if limits:
+                self._last_retry_after = limits.pop(0)
+                self.rate_limited = getattr(self, "rate_limited", 0) + 1
+                self._lock.notify_all()
+                return 429, json.dumps({"ok": False, "error": "ratelimited"})
             failures = self._failures.get(method)
             error = failures.pop(0) if failures else None
             self._lock.notify_all()
@@ -256,6 +279,57 @@ def block_action(answer_id: str, vote: str, response_url: str, channel: str = "C
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
 
 
+def feedback_click(answer_id: str, vote: str, response_url: str, channel: str = "C0001", user: str = USER_ID, native: bool = True) -> str:
+    """A click on Slack's native feedback buttons (native) or on the classic ones."""
+    body = json.loads(urllib.parse.parse_qs(block_action(answer_id, vote, response_url, channel, user))["payload"][0])
+    if native:
+        body["actions"] = [
+            {"type": "feedback_buttons", "action_id": "spanqa_feedback", "block_id": "spanqa_feedback",
+             "value": f"{vote}:{answer_id}", "action_ts": str(time.time())}
+        ]
+    return urllib.parse.urlencode({"payload": json.dumps(body)})
+
+
+def view_submission(metadata: str, answer: Optional[str] = None, no_answer: bool = False, user: str = USER_ID) -> str:
+    """The correction modal submitted with `answer` typed and/or "no answer" ticked."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "user": {"id": user, "username": "person", "team_id": TEAM_ID},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "trigger_id": "12466734323.1395872398.8ad2e0cf0bc6fd4a7bb0aaea8c2f0b99",
+        "view": {
+            "id": "V0001",
+            "type": "modal",
+            "callback_id": "spanqa_correction",
+            "private_metadata": metadata,
+            "state": {
+                "values": {
+                    "answer": {"text": {"type": "plain_text_input", "value": answer}},
+                    "no_answer": {
+                        "checked": {
+                            "type": "checkboxes",
+                            "selected_options": [{"value": "no_answer"}] if no_answer else [],
+                        }
+                    },
+                }
+            },
+        },
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def assistant_thread_started(channel: str = "D0001", user: str = USER_ID, thread_ts: Optional[str] = None) -> Dict[str, Any]:
+    thread_ts = thread_ts or next_ts()
+    event = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {"user_id": user, "context": {}, "channel_id": channel, "thread_ts": thread_ts},
+        "event_ts": thread_ts,
+    }
+    return event_callback(event)
+
+
 def send_event(url: str, payload: Dict[str, Any], secret: str = SIGNING_SECRET, **headers: str) -> Tuple[int, str, float]:
     body = json.dumps(payload)
     return post(url, body, signed_headers(body, secret, **headers), "application/json")
@@ -319,9 +393,31 @@ EXPENSES = FakePassage(
 )
 
 
+OFFICES = FakePassage(
+    "offices.txt#0",
+    "Northwind Labs also has offices in Lisbon and Toronto. The Lisbon office opened in 2021 and the Toronto office opened in 2023.",
+    "Northwind Labs offices",
+    "handbook/offices.txt",
+)
+TRAVEL = FakePassage(
+    "expenses.md#1",
+    "Flights shorter than six hours are booked in economy class. The daily meal allowance on business trips is 40 euros.",
+    "Travel and expenses",
+    "handbook/expenses.md",
+)
+# (words that must all be in the question, the passage, the answer): a stand-in for retrieval + reading.
+FAKE_KNOWLEDGE = [
+    (("vacation",), LEAVE, "25 days"),
+    (("toronto", "office"), OFFICES, "2023"),
+    (("lisbon", "office"), OFFICES, "2021"),
+    (("meal", "allowance"), TRAVEL, "40 euros"),
+]
+
+
 class FakeAnswerer:
-    """Answers "vacation" questions from LEAVE, knows nothing else; a question
-    containing "explode" raises RuntimeError, "slow" sleeps `slow_seconds`."""
+    """Answers from FAKE_KNOWLEDGE (e.g. "vacation" questions from LEAVE),
+    knows nothing else; a question containing "explode" raises RuntimeError,
+    "slow" sleeps `slow_seconds`."""
 
     def __init__(self, slow_seconds: float = 0.0):
         self.asked: List[str] = []
@@ -337,11 +433,14 @@ class FakeAnswerer:
             raise RuntimeError("reader crashed")
         if "slow" in question:
             time.sleep(self.slow_seconds)
+        lowered = question.lower()
+        for words, passage, text in FAKE_KNOWLEDGE:
+            if all(w in lowered for w in words):
+                start = passage.text.index(text)
+                answer = FakeAnswer(text, 0.87, start, start + len(text), passage)
+                others = [FakeRetrieved(p, 1.2) for p in (LEAVE, EXPENSES, OFFICES) if p is not passage]
+                return FakeResult(question, answer, [], [FakeRetrieved(passage, 7.5)] + others)
         passages = [FakeRetrieved(LEAVE, 7.5), FakeRetrieved(EXPENSES, 1.2)]
-        if "vacation" in question:
-            start = LEAVE.text.index("25 days")
-            answer = FakeAnswer("25 days", 0.87, start, start + len("25 days"), LEAVE)
-            return FakeResult(question, answer, [], passages)
         return FakeResult(question, None, [], passages)
 
     def ask_many(self, questions: List[str], top_k: Optional[int] = None) -> List[FakeResult]:
@@ -353,19 +452,20 @@ class FakeAnswerer:
 
 
 class RunningBot:
-    """`create_app` + `HTTPRunner` on a free port of 127.0.0.1, in a thread."""
+    """`create_app` + `HTTPRunner` on 127.0.0.1 (a free port unless given), in a thread.
+    `database`: a SQLite file path or a database URL."""
 
-    def __init__(self, api: MockSlackAPI, answerer: Any, feedback_path, **app_options: Any):
+    def __init__(self, api: MockSlackAPI, answerer: Any, database, port: int = 0, **app_options: Any):
         from slack_sdk import WebClient
 
         from bot.app import create_app
-        from bot.feedback import FeedbackStore
         from bot.server import HTTPRunner
+        from bot.store import BotStore
 
-        self.store = FeedbackStore(feedback_path)
-        client = WebClient(token=BOT_TOKEN, base_url=api.url)
-        self.app = create_app(answerer, client=client, signing_secret=SIGNING_SECRET, feedback=self.store, **app_options)
-        self.runner = HTTPRunner(self.app, host="127.0.0.1", port=0)
+        self.store = BotStore(database)
+        client = WebClient(token=BOT_TOKEN, base_url=api.url if isinstance(api, MockSlackAPI) else api)
+        self.app = create_app(answerer, client=client, signing_secret=SIGNING_SECRET, store=self.store, **app_options)
+        self.runner = HTTPRunner(self.app, host="127.0.0.1", port=port)
         self.url = self.runner.url
         self.thread = threading.Thread(target=self.runner.start, daemon=True)
         self.thread.start()
@@ -373,3 +473,125 @@ class RunningBot:
     def close(self) -> None:
         self.runner.close()
         self.store.close()
+
+
+# ---------------------------------------------------------------------------
+# Several replicas: a real PostgreSQL server, and bot processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresUnavailable(RuntimeError):
+    """Why no PostgreSQL server could be started here (the test skips with it)."""
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server in a temporary directory, listening on
+    127.0.0.1 only, with trust authentication for user `spanqa`. Uses Debian's
+    `postgresql` package (`initdb` and `pg_ctl` from /usr/lib/postgresql/*/bin);
+    as root it runs as the `postgres` user, since PostgreSQL refuses root."""
+
+    def __init__(self) -> None:
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+        pg_ctl = binaries[-1] if binaries else shutil.which("pg_ctl")
+        if not pg_ctl:
+            raise PostgresUnavailable("PostgreSQL is not installed: `apt-get install -y postgresql` provides initdb and pg_ctl.")
+        self.bin = os.path.dirname(pg_ctl)
+        self.user_kwargs: Dict[str, Any] = {}
+        self.dir = tempfile.mkdtemp(prefix="spanqa-pg-")
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                account = pwd.getpwnam("postgres")
+            except KeyError:
+                raise PostgresUnavailable("running as root and there is no `postgres` user to run PostgreSQL as") from None
+            os.chown(self.dir, account.pw_uid, account.pw_gid)
+            self.user_kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.url = f"postgresql://spanqa@127.0.0.1:{self.port}/postgres"
+        self._run("initdb", "-D", self.data, "-U", "spanqa", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=100"
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", os.path.join(self.dir, "log"), "-w", "-t", "60", "start")
+
+    def _run(self, program: str, *args: str) -> None:
+        done = subprocess.run(
+            [os.path.join(self.bin, program), *args], capture_output=True, text=True, cwd=self.dir, **self.user_kwargs
+        )
+        if done.returncode != 0:
+            log = os.path.join(self.dir, "log")
+            tail = open(log).read()[-2000:] if os.path.exists(log) else ""
+            self.close()
+            raise PostgresUnavailable(f"{program} failed ({done.returncode}): {done.stderr.strip()[-800:]} {tail}")
+
+    def close(self) -> None:
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            subprocess.run(
+                [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop"],
+                capture_output=True, cwd=self.dir, **self.user_kwargs,
+            )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ReplicaProcess:
+    """`python tests/bot_helpers.py serve`: the bot with a FakeAnswerer in a
+    process of its own, on 127.0.0.1:`port`, sharing `database` with others."""
+
+    def __init__(self, api_url: str, database: str, slow_seconds: float = 0.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/slack/events"
+        here = os.path.dirname(os.path.abspath(__file__))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(here), here])}
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(here, "bot_helpers.py"), "serve", "--api", api_url, "--database", database,
+             "--port", str(self.port), "--slow", str(slow_seconds)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+    def wait_until_listening(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"replica exited with {self.process.returncode}: {self.process.stdout.read()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"replica did not listen on port {self.port} within {timeout}s")
+
+    def close(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.stdout.read() if self.process.stdout else ""
+
+
+def _serve(argv: List[str]) -> None:
+    parser = argparse.ArgumentParser(description="Serve the bot with a fake answerer (a replica in tests).")
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--slow", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    bot = RunningBot(args.api, FakeAnswerer(slow_seconds=args.slow), args.database, port=args.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        bot.close()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])

@@ -14,7 +14,7 @@ from bot_helpers import (
     FakeAnswerer,
     RunningBot,
     app_mention,
-    block_action,
+    feedback_click,
     message,
     next_ts,
     post,
@@ -58,7 +58,7 @@ def test_mention_gets_one_answer_in_its_thread_with_blocks(api, bot):
     excerpt = blocks[1]["text"]["text"]
     assert "*25 days*" in excerpt and "Leave &amp; holidays" in excerpt and "&lt;up to 5&gt;" in excerpt
     assert "Leave policy" in blocks[2]["elements"][0]["text"] and "87%" in blocks[2]["elements"][0]["text"]
-    assert [e["action_id"] for e in blocks[3]["elements"]] == ["spanqa_feedback_helpful", "spanqa_feedback_not_helpful"]
+    assert blocks[3]["type"] == "context_actions" and blocks[3]["elements"][0]["type"] == "feedback_buttons"
     # the question got a working reaction, taken off once answered
     (added,) = api.wait_for("reactions.add")
     (removed,) = api.wait_for("reactions.remove")
@@ -179,21 +179,39 @@ def test_answerer_failure_gets_a_polite_reply_and_the_bot_keeps_answering(api, b
 
 
 def test_slack_api_error_while_posting_gets_a_polite_reply(api, bot):
-    api.fail("chat.postMessage", "invalid_blocks")
+    api.fail("chat.postMessage", "msg_too_long")
     send_event(bot.url, app_mention("vacation days?"))
     posts = api.wait_for("chat.postMessage", 2)
     assert "Sorry" in posts[1].args["text"] and posts[1].args["thread_ts"] == posts[0].args["thread_ts"]
 
 
-def test_feedback_button_records_a_vote_and_thanks_the_user(api, bot, tmp_path):
+def test_workspace_without_native_feedback_buttons_gets_classic_buttons(api, bot):
+    api.fail("chat.postMessage", "invalid_blocks")
+    send_event(bot.url, app_mention("vacation days?"))
+    first, second = api.wait_for("chat.postMessage", 2)
+    assert first.args["blocks"][-1]["type"] == "context_actions"
+    assert second.args["blocks"][-1]["type"] == "actions"
+    assert [e["action_id"] for e in second.args["blocks"][-1]["elements"]] == ["spanqa_feedback_helpful", "spanqa_feedback_not_helpful"]
+    assert "25 days" in second.args["text"]
+
+
+def answer_id_of(posted) -> str:
+    feedback = posted.args["blocks"][-1]
+    return feedback["elements"][0]["positive_button"]["value"].partition(":")[2]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_feedback_button_records_a_vote_and_thanks_the_user(api, bot, tmp_path, native):
     send_event(bot.url, app_mention("vacation days?"))
     (posted,) = api.wait_for("chat.postMessage")
-    answer_id = posted.args["blocks"][-1]["elements"][1]["value"]
+    answer_id = answer_id_of(posted)
 
-    status, _, _ = send_form(bot.url, block_action(answer_id, "not_helpful", api.response_url("action")))
+    status, _, _ = send_form(bot.url, feedback_click(answer_id, "helpful", api.response_url("action"), native=native))
     assert status == 200
     (thanks,) = api.wait_for("chat.postEphemeral")
     assert thanks.args["user"] == USER_ID and "Thanks" in thanks.args["text"]
+    send_form(bot.url, feedback_click(answer_id, "not_helpful", api.response_url("action"), native=native))
+    api.wait_for("views.open")
 
     with sqlite3.connect(tmp_path / "feedback.sqlite") as db:
         rows = db.execute(

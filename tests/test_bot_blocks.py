@@ -40,11 +40,31 @@ def test_source_is_a_link_when_the_passage_has_a_url_else_title_and_path():
 def test_answer_message_has_answer_excerpt_source_confidence_and_buttons():
     result = FakeAnswerer().ask("how many vacation days?")
     text, message = blocks.answer_message(result, "abc123")
-    assert text == "Answer: 25 days"
-    assert [b["type"] for b in message] == ["section", "section", "context", "actions"]
+    assert text == "Answer: 25 days (source: Leave policy)"
+    assert [b["type"] for b in message] == ["section", "section", "context", "context_actions"]
     assert message[0]["text"]["text"] == "*25 days*"
     assert "Confidence: 87%" in message[2]["elements"][0]["text"]
-    assert {e["value"] for e in message[3]["elements"]} == {"abc123"}
+    buttons = message[3]["elements"][0]
+    assert buttons["type"] == "feedback_buttons"
+    assert blocks.parse_feedback_action({"action_id": buttons["action_id"], "value": buttons["negative_button"]["value"]}) == (
+        "not_helpful",
+        "abc123",
+    )
+
+
+def test_classic_feedback_buttons_carry_the_same_votes():
+    _, native = blocks.answer_message(FakeAnswerer().ask("vacation?"), "abc123")
+    classic = blocks.with_classic_feedback(native)
+    assert [b["type"] for b in classic] == ["section", "section", "context", "actions"]
+    votes = [blocks.parse_feedback_action(e) for e in classic[-1]["elements"]]
+    assert votes == [("helpful", "abc123"), ("not_helpful", "abc123")]
+
+
+def test_follow_up_answer_says_how_the_question_was_read():
+    result = FakeAnswerer().ask("When did the Toronto office open?")
+    text, message = blocks.answer_message(result, "id", read_with="When did the Lisbon office open?")
+    assert text.startswith("Answer: 2023")
+    assert "Read with the earlier question as: _When did the Toronto office open?_" in message[0]["elements"][0]["text"]
 
 
 def test_no_answer_message_says_so_and_lists_each_closest_source_once():

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 
 from bot import __main__ as bot_cli
 from bot.answer_queue import AnswerQueue
-from bot.dedupe import RecentKeys
-from bot.feedback import FeedbackStore, default_feedback_path
+from bot.store import BotStore, default_database_path
 from bot.redaction import TokenRedactingFilter, configure_logging
 from bot.server import HTTPRunner, SettingsError, SlackSettings, choose_runner
 from bot_helpers import BOT_TOKEN, SIGNING_SECRET, FakeAnswerer
@@ -163,7 +162,7 @@ def test_configure_logging_makes_existing_handlers_redact(restore_logging, caplo
 
 
 def test_feedback_summary_counts_votes_and_lists_worst_answers(tmp_path):
-    store = FeedbackStore(tmp_path / "fb.sqlite")
+    store = BotStore(tmp_path / "fb.sqlite")
     answerer = FakeAnswerer()
     good = store.record_answer(answerer.ask("vacation days?"), channel="C1", thread_ts="1.0", asked_by="U1")
     bad = store.record_answer(answerer.ask("who is the CEO?"), channel="C1", thread_ts="2.0", asked_by="U1")
@@ -191,7 +190,7 @@ def test_feedback_report_without_a_database_says_so(tmp_path):
 
 
 def test_feedback_database_defaults_to_the_index_folder(tmp_path):
-    assert default_feedback_path(tmp_path / "kb" / "handbook.idx") == tmp_path / "kb" / "feedback.sqlite"
+    assert default_database_path(tmp_path / "kb" / "handbook.idx") == tmp_path / "kb" / "feedback.sqlite"
 
 
 # -- the answer queue and the dedupe cache -------------------------------------------
@@ -240,13 +239,3 @@ def test_queue_turns_questions_away_when_full():
     assert queue.submit("second", lambda outcome: None)
     assert not queue.submit("third", lambda outcome: None)
     queue.close()
-
-
-def test_recent_keys_forget_after_the_ttl_and_beyond_the_size():
-    now = [0.0]
-    keys = RecentKeys(ttl=10, max_size=2, clock=lambda: now[0])
-    assert keys.add("a") and not keys.add("a")
-    now[0] = 11
-    assert keys.add("a")
-    assert keys.add("b") and keys.add("c")  # "a" is dropped to keep two
-    assert keys.add("a")

@@ -37,7 +37,7 @@ def test_mention_is_answered_with_the_real_question_answerer(answerer, tmp_path)
             source = result.passages[0].passage
         else:
             assert result.answer.text == result.answer.passage.text[result.answer.start_char : result.answer.end_char]
-            assert posted.args["text"] == "Answer: " + " ".join(result.answer.text.split())
+            assert posted.args["text"].startswith("Answer: " + " ".join(result.answer.text.split()) + " (source: ")
             source = result.answer.passage
         assert json.dumps(blocks.escape(source.title))[1:-1] in rendered
     finally:
