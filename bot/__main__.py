@@ -40,6 +40,9 @@ def serve(
         None, "--model", envvar="SPANQA_MODEL", help="Reader: pipeline dir or Hugging Face QA checkpoint (default: the shipped one)."
     ),
     top_k: int = typer.Option(5, "--top-k", min=1, help="Passages retrieved and read per question."),
+    collection: Optional[str] = typer.Option(
+        None, "--collection", envvar="SPANQA_COLLECTION", help="Milvus collection when --index is a .db path (default: spanqa)."
+    ),
     runtime: Optional[str] = typer.Option(
         None, "--runtime", envvar="SPANQA_RUNTIME",
         help="Reader on CPU: torch, onnx (same answers) or int8 (faster, ~1 F1 lower). Default: the model's setting.",
@@ -87,7 +90,7 @@ def serve(
     from spacy_spanqa.qa import QuestionAnswerer  # slow (loads torch): after the cheap checks
 
     try:
-        answerer = QuestionAnswerer(index, model=model, top_k=top_k, runtime=runtime)
+        answerer = QuestionAnswerer(index, model=model, top_k=top_k, runtime=runtime, **({"collection": collection} if collection else {}))
     except ValueError as error:
         store.close()
         raise fail(str(error))

@@ -16,8 +16,10 @@ exists; other versions of the file are deleted after that. Rows of a version
 that never closed are found (the row count disagrees with the closing rows'
 counts) and deleted on the next sync.
 """
+import functools
 import hashlib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -86,6 +88,8 @@ class MilvusRetriever:
             raise ValueError(f"Unknown Milvus analyzer {analyzer!r}; choose one of: {', '.join(ANALYZERS)}.")
         if max_words < 1 or overlap_sentences < 0:
             raise ValueError(f"max_words must be >= 1 and overlap_sentences >= 0 (got {max_words}, {overlap_sentences}).")
+        if create and analyzer == "english" and is_lite_uri(uri):
+            raise ValueError("Milvus Lite has no 'english' analyzer (only a Milvus server has); pass --analyzer snowball or standard.")
         client = _client(uri, timeout)
         try:
             if not client.has_collection(collection):
@@ -108,7 +112,12 @@ class MilvusRetriever:
         return cls(client, uri, collection, found, max_words, overlap_sentences)
 
     def close(self) -> None:
+        """Disconnect; for a .db path also stop this process's Milvus Lite engine, so another process can open it."""
         self.client.close()
+        if is_lite_uri(self.uri):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
 
     def __len__(self) -> int:
         rows = self.client.query(self.collection, filter="", output_fields=["count(*)"])
@@ -243,6 +252,8 @@ class MilvusRetriever:
         return row
 
     def _scan(self, filter: str, fields: List[str]) -> Iterable[Dict[str, Any]]:
+        if is_lite_uri(self.uri):
+            _quiet_lite_iterator_warning()
         iterator = self.client.query_iterator(self.collection, batch_size=2_000, filter=filter, output_fields=fields)
         try:
             while True:
@@ -252,6 +263,18 @@ class MilvusRetriever:
                 yield from rows
         finally:
             iterator.close()
+
+
+class _NoSessionTimestampWarning(logging.Filter):
+    """Milvus Lite has no MVCC timestamp for query iterators; pymilvus warns each time and then works."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("failed to get mvccTs")
+
+
+@functools.lru_cache(maxsize=1)
+def _quiet_lite_iterator_warning() -> None:
+    logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoSessionTimestampWarning())
 
 
 def _import_pymilvus(uri: str):
@@ -276,6 +299,7 @@ def _client(uri: str, timeout: float):
             raise ValueError(f"The folder {path.parent} for the Milvus Lite database {uri} does not exist; create it first.")
         if path.exists() and not path.is_dir():
             raise ValueError(f"{uri} is a file, not a Milvus Lite database; give a new path ending in .db.")
+        _check_lite_lock(path)
     try:
         return pymilvus.MilvusClient(uri=uri, timeout=timeout)
     except pymilvus.exceptions.MilvusException as err:
@@ -284,6 +308,25 @@ def _client(uri: str, timeout: float):
         raise ValueError(
             f"Cannot reach a Milvus server at {uri} ({err.message}); start it, or fix the URL given to --index."
         ) from None
+
+
+def _check_lite_lock(path: Path) -> None:
+    """Milvus Lite lets one process open a .db; say so plainly when another process has it open."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    if not (path / "LOCK").exists() or os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):
+        return
+    import fcntl
+
+    with open(path / "LOCK", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ValueError(
+                f"Another process has the Milvus Lite database {path} open (one process at a time); stop it, "
+                "or serve the data to several processes with `milvus-lite server --data-dir DIR` and pass its URL."
+            ) from None
+        fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _create_collection(client, collection: str, analyzer: str, k1: float, b: float) -> None:
@@ -319,7 +362,7 @@ def _create_collection(client, collection: str, analyzer: str, k1: float, b: flo
     except Exception as err:  # e.g. a server older than 2.5, which has no BM25 function
         raise ValueError(
             f"Could not create the collection {collection!r} ({getattr(err, 'message', err)}); "
-            "BM25 full-text search needs Milvus 2.5 or newer."
+            "BM25 full-text search needs Milvus 2.5 or newer, with the analyzer you chose."
         ) from None
 
 
