@@ -206,9 +206,11 @@ class BotStore:
         """True for the first caller with `key` in any process sharing the database."""
         now = time.time()
         with self.engine.begin() as conn:
-            inserted = conn.execute(_insert_ignoring_duplicates(conn, claims, {"key": key[:255], "claimed_at": now}))
+            statement = _insert_ignoring_duplicates(conn, claims, {"key": key[:255], "claimed_at": now})
+            # RETURNING tells whether this insert made the row (rowcount is not reliable across drivers).
+            won = conn.execute(statement.returning(claims.c.key)).first() is not None
         self._maybe_purge(now)
-        return inserted.rowcount == 1
+        return won
 
     def _maybe_purge(self, now: float) -> None:
         with self._purge_lock:
