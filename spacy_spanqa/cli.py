@@ -219,28 +219,81 @@ def convert(
 def split(
     inputs: List[Path] = typer.Argument(..., help="SQuAD JSON files."),
     train_out: Path = typer.Option(..., help="Training file to write."),
-    dev_dir: Path = typer.Option(..., help="Folder for dev_<name>.json per input and dev_all.json."),
+    dev_dir: Path = typer.Option(..., help="Folder for the held-out files (see below)."),
     dev_fraction: float = typer.Option(0.1, help="Share of paragraphs held out."),
-    unanswerable: float = typer.Option(0.12, help="Share of training questions also asked of another paragraph, as unanswerable."),
+    on_topic: float = typer.Option(
+        0.3, "--on-topic-negatives",
+        help="Share of answerable training questions also asked of their own paragraph with the answer sentences removed.",
+    ),
+    retrieval: float = typer.Option(
+        0.2, "--retrieval-negatives",
+        help="Share of answerable training questions also asked of the best BM25 paragraph that lacks the answer.",
+    ),
+    unanswerable: float = typer.Option(
+        0.0, help="Share of training questions also asked of another paragraph of the same article."
+    ),
     seed: int = typer.Option(13),
 ):
-    """Split SQuAD files into train/dev by paragraph (no context leaks)."""
+    """Split SQuAD files into train/dev by paragraph (no context leaks) and add
+    generated unanswerable questions.
+
+    Writes TRAIN_OUT (all inputs' training paragraphs plus negatives) and, in
+    DEV_DIR, per input `dev_<name>.json` (its held-out paragraphs as they are)
+    and `dev_<name>_negatives.json` (the same plus one generated unanswerable
+    question per answerable one: half on-topic, half retrieval), and the mixed
+    `dev_all.json` / `dev_all_negatives.json`.
+    """
     import random
 
+    from .negatives import on_topic_negatives, retrieval_negatives
     from .squad import add_unanswerable, read_squad, split_paragraphs, write_squad
 
     dev_dir.mkdir(parents=True, exist_ok=True)
-    train, dev_all = [], []
-    for path in inputs:
+    train, dev_all, dev_all_neg = [], [], []
+    counts = {"answerable": 0, "on-topic": 0, "retrieval": 0, "same-article": 0}
+    for n, path in enumerate(inputs):
         tr, dv = split_paragraphs(read_squad(path), dev_fraction, seed=seed)
         name = path.stem.replace("_v1.0", "")
-        write_squad(dv, dev_dir / f"dev_{name}.json", version="v1.1")
-        train += tr
+        write_squad(dv, dev_dir / f"dev_{name}.json", version="v2.0")
+        dev_neg = dv + _dev_negatives(dv, seed + n)
+        random.Random(seed + n).shuffle(dev_neg)
+        write_squad(dev_neg, dev_dir / f"dev_{name}_negatives.json")
+        topic = on_topic_negatives(tr, on_topic, seed=seed + n)
+        found = retrieval_negatives(tr, retrieval, seed=seed + 100 + n)
+        counts["answerable"] += sum(1 for p in tr for q in p.questions if q.answers)
+        counts["on-topic"] += sum(len(p.questions) for p in topic)
+        counts["retrieval"] += sum(len(p.questions) for p in found)
+        train += tr + topic + found
         dev_all += dv
-    write_squad(add_unanswerable(train, unanswerable, seed=1), train_out)
-    random.Random(2).shuffle(dev_all)  # a mixed dev set, so a `limit` in the dev reader samples every input
-    write_squad(dev_all, dev_dir / "dev_all.json", version="v1.1")
-    typer.echo(f"train: {sum(len(p.questions) for p in train)} questions; dev: {sum(len(p.questions) for p in dev_all)}", err=True)
+        dev_all_neg += dev_neg
+        typer.echo(f"{path.name}: {len(tr)} train / {len(dv)} dev paragraphs", err=True)
+    before = sum(len(p.questions) for p in train)
+    train = add_unanswerable(train, unanswerable, seed=1)
+    counts["same-article"] = sum(len(p.questions) for p in train) - before
+    random.Random(seed).shuffle(train)
+    write_squad(train, train_out)
+    random.Random(2).shuffle(dev_all)  # mixed dev sets, so a `limit` in the dev reader samples every input
+    random.Random(3).shuffle(dev_all_neg)
+    write_squad(dev_all, dev_dir / "dev_all.json")
+    write_squad(dev_all_neg, dev_dir / "dev_all_negatives.json")
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    typer.echo(f"train: {summary}; dev: {sum(len(p.questions) for p in dev_all)} questions", err=True)
+
+
+def _dev_negatives(paragraphs, seed: int):
+    """One generated unanswerable question per answerable dev question: on-topic
+    where its paragraph allows, else from retrieval (the pool is the dev paragraphs only)."""
+    from .negatives import ON_TOPIC_SUFFIX, on_topic_negatives, retrieval_negatives
+    from .squad import SquadParagraph
+
+    half = [
+        SquadParagraph(p.title, p.context, [q for i, q in enumerate(p.questions) if i % 2 == 0])
+        for p in paragraphs
+    ]
+    topic = on_topic_negatives(half, 1.0, seed=seed)
+    done = {q.id[: -len(ON_TOPIC_SUFFIX)] for p in topic for q in p.questions}
+    rest = [SquadParagraph(p.title, p.context, [q for q in p.questions if q.id not in done]) for p in paragraphs]
+    return topic + retrieval_negatives(rest, 1.0, seed=seed)
 
 
 @app.command("export-hf")

@@ -103,15 +103,17 @@ def _nearest_occurrence(context: str, text: str, start: int) -> int:
 
 
 def write_squad(paragraphs: Sequence[SquadParagraph], path: Path, version: str = "v2.0") -> None:
-    articles: Dict[str, list] = collections.OrderedDict()
+    """Write paragraphs in their order: a run of paragraphs with one title is one article."""
+    data: List[dict] = []
     for p in paragraphs:
         qas = []
         for q in p.questions:
             d = q.to_dict()
             d["is_impossible"] = q.is_impossible
             qas.append(d)
-        articles.setdefault(p.title, []).append({"context": p.context, "qas": qas})
-    data = [{"title": t, "paragraphs": ps} for t, ps in articles.items()]
+        if not data or data[-1]["title"] != p.title:
+            data.append({"title": p.title, "paragraphs": []})
+        data[-1]["paragraphs"].append({"context": p.context, "qas": qas})
     Path(path).write_text(json.dumps({"version": version, "data": data}), encoding="utf8")
 
 
