@@ -90,3 +90,15 @@ def test_rate_limited_answer_is_posted_after_retry_after(api, bot):
     assert limited.args["text"] == posted.args["text"] and posted.args["text"].startswith("Answer: 25 days")
     time.sleep(QUIET)
     assert len(api.calls_to("chat.postMessage")) == 2  # the answer, once; no apology
+
+
+def test_manifest_declares_the_ai_app_surface_the_bot_handles():
+    yaml = pytest.importorskip("yaml")
+    from pathlib import Path
+
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "bot" / "manifest.yml").read_text())
+    assert manifest["features"]["assistant_view"]["suggested_prompts"]
+    assert "assistant:write" in manifest["oauth_config"]["scopes"]["bot"]
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "message.im", "app_mention"} <= set(events)
+    assert manifest["settings"]["interactivity"]["is_enabled"]
