@@ -162,7 +162,7 @@ class BotStore:
                 "or a URL like postgresql://user:password@host:5432/dbname."
             ) from None
         try:
-            self._create_tables()
+            self._create_tables_once_at_a_time()
         except SQLAlchemyError as error:
             self.engine.dispose()
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -186,6 +186,17 @@ class BotStore:
     @property
     def name(self) -> str:
         return str(self.path) if self.path else shown_url(self.url)
+
+    def _create_tables_once_at_a_time(self) -> None:
+        # Replicas on one SQLite file may create the same table at once: the
+        # loser's CREATE fails, and on a second look the tables are there.
+        for attempt in range(3):
+            try:
+                return self._create_tables()
+            except SQLAlchemyError as error:
+                if attempt == 2 or not any(s in str(error) for s in ("already exists", "duplicate column")):
+                    raise
+                time.sleep(0.2)
 
     def _create_tables(self) -> None:
         with self.engine.begin() as conn:
