@@ -56,9 +56,10 @@ def resolve(question: str, previous: Optional[str], max_chars: int = 500) -> Rea
         return Reading(question)
     previous = previous.strip()
     rest = _elliptical_rest(question)
-    rewritten = None
     if rest is not None:
         rewritten = _substitute(previous, rest)
+    else:
+        rewritten = _replace_pronoun(question, previous)
     if rewritten is None:
         rewritten = _with_topic(question, previous)
     if len(rewritten) > max_chars:
@@ -125,6 +126,29 @@ def _substitute(previous: str, rest: str) -> Optional[str]:
             start = tokens[first].start()
             return previous[:start] + " ".join(words) + previous[token.end():]
     return None
+
+
+# "Who is the head of the People team?": what the question is about.
+_SUBJECT = re.compile(r"^(?:who|what|where|which)\s+(?:is|are|was|were)\s+(?P<np>(?:the|a|an|our|your)\s+.+?)\s*\?*$", re.IGNORECASE)
+_OBJECT_PRONOUNS = {"it", "they", "them", "he", "him", "she", "her"}
+_POSSESSIVES = {"its", "their", "his"}
+
+
+def _replace_pronoun(question: str, previous: str) -> Optional[str]:
+    """"How do I contact them?" after "Who is the head of the People team?":
+    "How do I contact the head of the People team?". None when the previous
+    question does not name its subject plainly or the follow-up has no single pronoun."""
+    match = _SUBJECT.match(previous.strip())
+    if not match:
+        return None
+    subject = match.group("np")
+    found = [t for t in _WORD.finditer(question) if t.group().lower() in _OBJECT_PRONOUNS | _POSSESSIVES]
+    if len(found) != 1:
+        return None
+    token = found[0]
+    replacement = subject + ("'s" if token.group().lower() in _POSSESSIVES else "")
+    rewritten = question[: token.start()] + replacement + question[token.end():]
+    return rewritten[0].upper() + rewritten[1:] if token.start() == 0 else rewritten
 
 
 def _is_name(word: str) -> bool:
