@@ -70,7 +70,7 @@ def serve(
     except SettingsError as error:
         raise fail(str(error))
     try:
-        configure_logging(log_level, secrets=[settings.signing_secret or ""])
+        configure_logging(log_level, secrets=[settings.signing_secret or "", _password_in(database)])
     except ValueError:
         raise fail(f"Unknown --log-level {log_level!r}; use DEBUG, INFO, WARNING or ERROR.")
     if index is None:
@@ -135,6 +135,19 @@ def _auth_failure(error: Exception, api_url: str) -> str:
         code = response.get("error")
         return f"Slack rejected SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token again from https://api.slack.com/apps."
     return f"Could not reach the Slack API at {api_url} ({type(error).__name__}); check the network or SLACK_API_URL."
+
+
+def _password_in(database: Optional[str]) -> str:
+    """The password of a database URL (kept out of the log), or ""."""
+    if not database or "://" not in database:
+        return ""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(database).password or ""
+    except ArgumentError:
+        return ""
 
 
 def _open_store(where):

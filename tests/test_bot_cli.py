@@ -129,6 +129,18 @@ def test_rejected_bot_token_is_reported_without_a_traceback(api, tmp_path, resto
     assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in result.output and "Traceback" not in result.output
 
 
+def test_unreachable_database_stops_the_bot_with_one_sentence(api, tmp_path, restore_logging):
+    from bot_helpers import free_port
+
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": None, "SLACK_API_URL": api.url}
+    url = f"postgresql://bot:hunter2@127.0.0.1:{free_port()}/handbook?connect_timeout=2"
+    result = CliRunner().invoke(bot_cli.cli, ["--index", str(tmp_path), "--database", url], env=env)
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: Cannot open the database postgresql+psycopg://bot:***@127.0.0.1:")
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
 # -- logging -------------------------------------------------------------------
 
 
