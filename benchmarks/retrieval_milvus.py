@@ -1,0 +1,202 @@
+"""Milvus against the embedded bm25s index, side by side in one run: recall, speed, and the cost of a sync.
+
+    python benchmarks/retrieval_milvus.py                         # quality + 100k-passage sync
+    python benchmarks/retrieval_milvus.py --n-passages 20000      # a smaller scale run
+    python benchmarks/retrieval_milvus.py --end-to-end 200        # + reader F1 through each retriever
+
+1. Quality: the knowledge base is every SQuADShifts new_wiki paragraph, the
+   questions the held-out ones of `spanqa split` (10% of paragraphs, seed 13),
+   as in benchmarks/end_to_end.py. Recall@k: a passage of the question's own
+   paragraph is in the top k. Backends: bm25s (the default folder index) and
+   Milvus Lite (a .db path) with each analyzer it has: `snowball` (the bm25s
+   tokens, made by spanqa) and Milvus's `standard` (no stemming).
+2. Scale: a knowledge base of --n-passages passages (SQuADShifts contexts, then
+   copies with ~15% of words swapped, as in benchmarks/retrieval.py) in files of
+   100 JSONL records. Build, query latency, a sync with nothing changed, and a
+   sync after one file changed (bm25s: an incremental rebuild; Milvus: the
+   file's rows replaced).
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence
+
+sys.path.insert(0, str(Path(__file__).parent))
+from retrieval import load_squadshifts, make_passages  # noqa: E402  (benchmarks/retrieval.py)
+
+from spacy_spanqa.retrieval import sync_index  # noqa: E402
+from spacy_spanqa.retrieval.knowledge_base import Document, split_passages  # noqa: E402
+from spacy_spanqa.squad import read_squad, split_paragraphs, squad_evaluate  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squadshifts"
+PER_FILE = 100
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def latencies(search: Callable[[str], object], queries: Sequence[str]) -> Dict[str, float]:
+    search(queries[0])  # warm-up
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        search(q)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {"p50_ms": 1000 * statistics.median(times), "p95_ms": 1000 * times[int(0.95 * (len(times) - 1))]}
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def quality(args, work: Path) -> None:
+    data = args.data / "new_wiki_v1.0.json"
+    paragraphs = read_squad(data)
+    raw = json.loads(data.read_text(encoding="utf8"))
+    flat = [f"{data.name}:{a}:{i}" for a, art in enumerate(raw["data"]) for i, _ in enumerate(art["paragraphs"])]
+    doc_of = {id(p): name for name, p in zip(flat, paragraphs)}
+    _, dev = split_paragraphs(paragraphs, 0.1, seed=13)
+    items = [(q, p) for p in dev for q in p.questions]
+    questions = [q.question for q, _ in items]
+    kb = work / "new_wiki"
+    kb.mkdir()
+    shutil.copy(data, kb / data.name)
+
+    backends = {
+        "bm25s": (work / "new_wiki.idx", {}),
+        "milvus-lite snowball": (work / "new_wiki.db", {"analyzer": "snowball"}),
+        "milvus-lite standard": (work / "new_wiki_standard.db", {"analyzer": "standard"}),
+    }
+    rows = {}
+    retrievers = {}
+    for name, (index, settings) in backends.items():
+        retriever, build_s = timed(lambda: sync_index(kb, index, **settings))
+        retrievers[name] = retriever
+        found, batch_s = timed(lambda: retriever.search_many(questions, 20))
+        docs = [[p.id.rsplit("#", 1)[0] for p, _ in hits] for hits in found]
+        recall = {k: sum(doc_of[id(p)] in d[:k] for (_, p), d in zip(items, docs)) / len(items) for k in (1, 5, 20)}
+        rows[name] = {"passages": len(retriever), "build_s": build_s, "passages_per_s": len(retriever) / build_s,
+                      **{f"recall@{k}": v for k, v in recall.items()},
+                      **latencies(lambda q: retriever.search(q, 5), questions[: args.queries]),
+                      "batch_s": batch_s, "top": [[p.id for p, _ in hits[:5]] for hits in found]}
+    print(f"\n1. Quality: new_wiki, {len(paragraphs):,} paragraphs, {len(items)} held-out questions")
+    table(rows, [
+        ("passages", "passages", "{:,}"), ("build (s)", "build_s", "{:.1f}"), ("build passages/s", "passages_per_s", "{:.0f}"),
+        ("recall@1", "recall@1", "{:.3f}"), ("recall@5", "recall@5", "{:.3f}"), ("recall@20", "recall@20", "{:.3f}"),
+        (f"query p50, top-5, {args.queries} q (ms)", "p50_ms", "{:.1f}"), ("query p95 (ms)", "p95_ms", "{:.1f}"),
+        (f"search_many, {len(items)} q, top-20 (s)", "batch_s", "{:.2f}"),
+    ])
+    same = statistics.mean(a == b for a, b in zip(rows["bm25s"]["top"], rows["milvus-lite snowball"]["top"]))
+    print(f"same top-5 passages, bm25s vs milvus-lite snowball: {same:.1%} of questions")
+    if args.end_to_end:
+        end_to_end(args, items, retrievers)
+
+
+def end_to_end(args, items, retrievers) -> None:
+    from spacy_spanqa.qa import QuestionAnswerer, load_reader
+
+    items = items[: args.end_to_end]
+    golds = {q.id: [t for t, _ in q.answers] for q, _ in items}
+    nlp = load_reader(None, args.runtime)
+    print(f"\nend to end, top-5, {len(items)} held-out questions, shipped reader:")
+    for name in ("bm25s", "milvus-lite snowball"):
+        qa = QuestionAnswerer(retrievers[name], nlp, top_k=5)
+        results = qa.ask_many([q.question for q, _ in items])
+        ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
+        print(f"  {name:22} EM {ev['exact']:.1f} F1 {ev['f1']:.1f}")
+
+
+def scale(args, work: Path) -> None:
+    contexts, questions = load_squadshifts(args.data)
+    passages = make_passages(contexts, args.n_passages, args.seed)
+    kb = work / "scale"
+    kb.mkdir()
+    for start in range(0, len(passages), PER_FILE):
+        write_part(kb / f"part{start // PER_FILE:05d}.jsonl", passages[start : start + PER_FILE])
+    queries = [q for q, _ in random.Random(args.seed).sample(questions, args.queries)]
+    changed = kb / "part00007.jsonl"
+    rng = random.Random(args.seed + 1)
+    rows = {}
+    for name, index in (("bm25s", work / "scale.idx"), ("milvus-lite", work / "scale.db")):
+        retriever, build_s = timed(lambda: sync_index(kb, index, progress=not args.no_progress))
+        lat = latencies(lambda q: retriever.search(q, 5), queries)
+        _, noop_s = timed(lambda: retriever.sync(kb))
+        original = changed.read_text(encoding="utf8")
+        texts = [json.loads(line)["text"] for line in original.splitlines()]
+        rng.shuffle(texts)
+        changed.write_text("".join(json.dumps({"text": t, "title": "changed"}) + "\n" for t in texts), encoding="utf8")
+        report, changed_s = timed(lambda: retriever.sync(kb))
+        assert report.read == [changed.name], report
+        changed.write_text(original, encoding="utf8")
+        retriever.sync(kb)
+        disk = sum(f.stat().st_size for f in Path(index).rglob("*") if f.is_file())
+        rows[name] = {"passages": len(retriever), "build_s": build_s, "passages_per_s": len(retriever) / build_s,
+                      **lat, "noop_s": noop_s, "changed_s": changed_s, "disk_mb": disk / 2**20}
+        if hasattr(retriever, "close"):
+            retriever.close()
+    print(f"\n2. Scale: {len(passages):,} records in {len(passages) // PER_FILE:,} files of {PER_FILE}; "
+          f"{args.queries} SQuADShifts questions")
+    table(rows, [
+        ("passages", "passages", "{:,}"), ("build (s)", "build_s", "{:.1f}"), ("build passages/s", "passages_per_s", "{:.0f}"),
+        ("query p50, top-5 (ms)", "p50_ms", "{:.1f}"), ("query p95 (ms)", "p95_ms", "{:.1f}"),
+        ("sync, nothing changed (s)", "noop_s", "{:.2f}"), (f"sync, one file of {PER_FILE} changed (s)", "changed_s", "{:.2f}"),
+        ("on disk (MB)", "disk_mb", "{:.0f}"),
+    ])
+
+
+def write_part(path: Path, passages) -> None:
+    path.write_text("".join(json.dumps({"text": p.text, "title": p.title}) + "\n" for p in passages), encoding="utf8")
+
+
+def table(rows: Dict[str, dict], lines: List[tuple]) -> None:
+    names = list(rows)
+    print(f"{'':40}" + "".join(f"{n:>22}" for n in names))
+    for label, key, fmt in lines:
+        print(f"{label:40}" + "".join(f"{fmt.format(rows[n][key]):>22}" for n in names))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DATA, help="The squadshifts folder.")
+    parser.add_argument("--n-passages", type=int, default=100_000, help="Scale run size (0: skip it).")
+    parser.add_argument("--queries", type=int, default=100, help="Questions timed one by one.")
+    parser.add_argument("--end-to-end", type=int, default=0, help="Also read the top-5 with the shipped reader for N questions.")
+    parser.add_argument("--runtime", default=None, help="Reader runtime for --end-to-end: torch, onnx or int8.")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args()
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; python {platform.python_version()}")
+    warnings.simplefilter("ignore")  # re-anchored SQuAD answers do not matter here
+    split_passages(Document("warm-up", "Load the sentencizer. Before timing.", "", ""))  # not billed to the first backend
+    work = Path(tempfile.mkdtemp(prefix="spanqa-milvus-bench-"))
+    try:
+        if not args.skip_quality:
+            quality(args, work)
+        if args.n_passages:
+            scale(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
