@@ -103,6 +103,7 @@ def create_app(
     assistant = Assistant()
     assistant.thread_started(bot.assistant_greeting(list(suggested_prompts)))
     assistant.user_message(bot.on_assistant_message)
+    assistant.thread_context_changed(bot.on_assistant_context_changed)
     app.assistant(assistant)
     app.event("app_mention")(bot.on_mention)
     app.event("message")(bot.on_message)
@@ -222,6 +223,11 @@ class _QABot:
                     logger.warning("Could not set suggested prompts: %s", error.response.get("error"))
 
         return on_thread_started
+
+    def on_assistant_context_changed(self) -> None:
+        """The user switched channels beside the panel: answers come from the
+        knowledge base whatever they look at, so there is nothing to keep
+        (bolt's default would store it in message metadata)."""
 
     def on_assistant_message(self, payload: Dict[str, Any], context, set_status, set_title) -> None:
         """A question in an AI-app thread (or any DM thread): title the thread

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonsElement
 from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 
-from .feedback import HELPFUL, NOT_HELPFUL, VOTES
+from .feedback import HELPFUL, NOT_HELPFUL
 
 # Classic buttons: action_id FEEDBACK_ACTION_PREFIX + vote, value the answer id.
 # Native feedback buttons: action_id FEEDBACK_ACTION, value "vote:answer id".

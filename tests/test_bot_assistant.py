@@ -74,6 +74,15 @@ def test_assistant_status_failing_does_not_stop_the_answer(api, bot):
     assert "25 days" in answer.args["text"]
 
 
+def test_switching_channels_beside_the_panel_needs_no_calls(api, bot):
+    payload = assistant_thread_started(channel="D0100")
+    payload["event"]["type"] = "assistant_thread_context_changed"
+    status, _, _ = send_event(bot.url, payload)
+    assert status == 200
+    time.sleep(QUIET)
+    assert [c.method for c in api.calls if c.method != "auth.test"] == []
+
+
 def test_mentions_and_plain_dms_still_work_alongside_the_assistant(api, bot):
     send_event(bot.url, app_mention("vacation days?"))
     send_event(bot.url, message("vacation days?", channel="D0200"))

@@ -8,6 +8,7 @@ import pytest
 
 from bot.store import BotStore
 from bot_helpers import (
+    BOT_USER_ID,
     FakeAnswerer,
     PostgresServer,
     PostgresUnavailable,
@@ -95,7 +96,7 @@ def test_mention_and_message_event_of_one_message_at_two_replicas_answer_once(ap
     api.wait_for("chat.postMessage", timeout=15)
     ts = next_ts()
     mention = app_mention("vacation again?", ts=ts, thread_ts=root)
-    as_message = message(f"<@UBOT0001> vacation again?", channel="C0001", channel_type="channel", ts=ts, thread_ts=root)
+    as_message = message(f"<@{BOT_USER_ID}> vacation again?", channel="C0001", channel_type="channel", ts=ts, thread_ts=root)
     deliver_together((one.url, mention, {}), (two.url, as_message, {}))
     api.wait_for("chat.postMessage", 2, timeout=15)
     time.sleep(QUIET)
