@@ -201,3 +201,19 @@ def test_concurrent_searches_return_the_same_results(kb, tmp_path):
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(3):
             assert list(pool.map(lambda q: index.search(q, 3), list(QUERIES))) == expected
+
+
+def test_sync_updates_the_index_in_place_and_describe_names_it(kb, tmp_path):
+    from spacy_spanqa.retrieval import Retriever, open_retriever
+
+    build(kb, tmp_path / "idx", backend="rank-bm25")
+    index = open_retriever(tmp_path / "idx")
+    assert isinstance(index, BM25Index) and isinstance(index, Retriever)
+    (kb / "parking.txt").write_text("Parking spaces are in the basement garage.", encoding="utf8")
+    report = index.sync(kb)
+    assert report.read == ["parking.txt"] and sorted(report.reused) == sorted(FILES)
+    assert len(index) == len(FILES) + 1 and index.search("parking garage")[0][0].id == "parking.txt#0"
+    described = index.describe()
+    assert described["backend"] == "rank-bm25" and described["passages"] == len(FILES) + 1
+    assert described["index"] == str(tmp_path / "idx") and described["settings"]["max_words"] == 120
+    assert open_retriever(index) is index

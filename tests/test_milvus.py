@@ -15,16 +15,7 @@ pytest.importorskip("milvus_lite")
 from spacy_spanqa.retrieval import knowledge_base, open_retriever, sync_index  # noqa: E402
 from spacy_spanqa.retrieval.bm25 import BM25Index  # noqa: E402
 from spacy_spanqa.retrieval.milvus import MilvusRetriever  # noqa: E402
-from test_bm25 import FILES, QUERIES  # noqa: E402
-
-
-@pytest.fixture
-def kb(tmp_path):
-    folder = tmp_path / "kb"
-    folder.mkdir()
-    for name, text in FILES.items():
-        (folder / name).write_text(text, encoding="utf8")
-    return folder
+from test_bm25 import FILES, QUERIES, kb  # noqa: E402,F401  (the same knowledge base as the BM25 tests)
 
 
 def top_ids(retriever, queries=QUERIES, k=3):
