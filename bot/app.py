@@ -64,6 +64,7 @@ class Question:
     from_command: bool = False
     asked_text: Optional[str] = None  # as typed, when a follow-up was read with context
     read_with: Optional[str] = None  # the earlier question it was read with
+    first_in_thread: bool = True
 
 
 def create_app(
@@ -173,7 +174,7 @@ class _QABot:
         question = blocks.question_from_text(event.get("text"), context.bot_user_id)
         if not blocks.looks_like_question(question):
             return  # "thanks!" in the thread is not a question
-        if self.store.answered_in_thread(event["channel"], thread_ts):
+        if self.store.asked_in_thread(event["channel"], thread_ts):
             self._take_message(event, context.bot_user_id, thread_ts=thread_ts)
 
     def _take_message(self, event: Dict[str, Any], bot_user_id: Optional[str], thread_ts: Optional[str], on_queued=None) -> None:
@@ -204,6 +205,7 @@ class _QABot:
         since = None if question.thread_ts else time.time() - DM_CONTEXT_SECONDS
         earlier = self.store.recent_turns(question.channel, question.thread_ts, limit=1, since=since)
         previous = earlier[-1]["question"] if earlier else None
+        question.first_in_thread = previous is None
         reading = resolve(question.text, previous, max_chars=self.max_question_chars)
         if reading.used_context:
             logger.info("Read follow-up %r as %r", question.text, reading.question)
@@ -236,9 +238,8 @@ class _QABot:
             return
 
         def show_progress(question: Question) -> None:
-            first = not self.store.answered_in_thread(question.channel, question.thread_ts or "")
             try:
-                if first and not question.read_with:
+                if question.first_in_thread:
                     set_title(blocks.thread_title(question.text))
                 set_status(WORKING_STATUS)
             except SlackApiError as error:

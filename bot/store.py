@@ -321,6 +321,14 @@ class BotStore:
             row = conn.execute(select(answers).where(answers.c.id == answer_id)).mappings().first()
         return _decoded(row) if row is not None else None
 
+    def asked_in_thread(self, channel: str, thread_ts: str) -> bool:
+        """True once the bot was asked in the thread (its answer may still be on the way)."""
+        query = select(turns.c.id).where(turns.c.channel == channel, turns.c.thread_ts == thread_ts).limit(1)
+        with self.engine.connect() as conn:
+            if conn.execute(query).first() is not None:
+                return True
+        return self.answered_in_thread(channel, thread_ts)  # answered before the bot kept turns
+
     def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
         query = select(answers.c.id).where(answers.c.channel == channel, answers.c.thread_ts == thread_ts).limit(1)
         with self.engine.connect() as conn:

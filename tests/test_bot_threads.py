@@ -124,3 +124,16 @@ def test_threads_do_not_share_context(api, bot, answerer):
     (reply,) = thread_replies(api, "C0001", two, 1)
     assert "couldn't find an answer" in reply.args["text"]
     assert answerer.asked[-1] == "What about the Toronto one?"
+
+
+def test_follow_up_sent_before_the_first_answer_arrives_is_answered(api, tmp_path):
+    slow = FakeAnswerer(slow_seconds=0.5)
+    running = RunningBot(api, slow, tmp_path / "feedback.sqlite")
+    try:
+        root = next_ts()
+        send_event(running.url, app_mention("slow: how many vacation days do new hires get?", ts=root))
+        send_event(running.url, message("What about sick days?", channel="C0001", channel_type="channel", thread_ts=root))
+        thread_replies(api, "C0001", root, 2)
+    finally:
+        running.close()
+    assert slow.asked[-1] == "slow: how many sick days do new hires get?"
