@@ -152,43 +152,88 @@ def evaluate(
     data: Path = typer.Option(..., "--data", "-d", help="SQuAD v1.1/v2.0 JSON file."),
     model: Optional[str] = ModelOpt,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write predictions {id: answer} here."),
+    na_prob_file: Optional[Path] = typer.Option(
+        None, "--na-prob-file", help="Write {id: probability of no answer} here (the official script's input)."
+    ),
     limit: int = typer.Option(0, help="Evaluate only the first N questions (0: all)."),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
     runtime: Optional[str] = RuntimeOpt,
 ):
-    """Official SQuAD EM/F1 of a reader on a SQuAD file; prints one JSON object."""
-    from tqdm import tqdm
-
-    from .qa import get_span_qa, load_reader
-    from .squad import golds_from_paragraphs, read_squad, squad_evaluate
+    """Official SQuAD EM/F1 of a reader on a SQuAD file, the HasAns/NoAns split,
+    the best no-answer threshold and the calibration table; prints one JSON object."""
+    from .evaluation import read_questions, score_outputs
+    from .loading import get_span_qa, load_reader
+    from .squad import read_squad
 
     paragraphs = read_squad(data)
     nlp = load_reader(model, runtime)
     reader = get_span_qa(nlp)
-    if threshold is not None:
-        reader.cfg["no_answer_threshold"] = threshold
-    docs, count = [], 0
-    for p in paragraphs:
-        questions = p.questions[: limit - count] if limit else p.questions
-        if not questions:
-            break
-        doc = nlp.make_doc(p.context)
-        doc._.qa_questions = [q.to_dict(with_answers=False) for q in questions]
-        docs.append(doc)
-        count += len(questions)
-    asked = {q["id"] for d in docs for q in d._.qa_questions}
-    golds = {qid: answers for qid, answers in golds_from_paragraphs(paragraphs).items() if qid in asked}
-    predictions = {}
-    with tqdm(total=count, desc="Evaluating", unit="q", file=sys.stderr) as bar:
-        for doc in nlp.pipe(docs, batch_size=batch_size):
-            for answer in doc._.qa_answers:
-                predictions[answer.question_id] = answer.text
-            bar.update(len(doc._.qa_answers))
-    result = squad_evaluate(golds, predictions)
+    if threshold is None:
+        threshold = reader.cfg["no_answer_threshold"]
+    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size)
+    result, predictions, na_probs = score_outputs(outputs, golds, reader.score_margin, threshold)
     if output is not None:
         output.write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf8")
-    typer.echo(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}))
+    if na_prob_file is not None:
+        na_prob_file.write_text(json.dumps(na_probs), encoding="utf8")
+    _print_calibration(result["calibration"])
+    typer.echo(json.dumps(_rounded(result)))
+
+
+@app.command()
+def calibrate(
+    data: Path = typer.Option(..., "--data", "-d", help="Held-out SQuAD file, ideally with unanswerable questions."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to save the calibrated pipeline."),
+    model: Optional[str] = ModelOpt,
+    limit: int = typer.Option(0, help="Use only the first N questions (0: all)."),
+    batch_size: int = typer.Option(16, help="Paragraphs per batch."),
+):
+    """Fit the reader's confidence (score_scale, score_bias) and its no-answer
+    threshold (best F1) on held-out questions; save the pipeline with them."""
+    from .calibration import RIGHT_F1, fit_scale_bias
+    from .evaluation import answer_f1, read_questions, score_outputs
+    from .loading import get_span_qa, load_reader
+    from .squad import read_squad
+
+    paragraphs = read_squad(data)
+    nlp = load_reader(model)
+    reader = get_span_qa(nlp)
+    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size)
+    spans = [o for o in outputs if o.margin is not None]
+    before, _, _ = score_outputs(outputs, golds, reader.score_margin, reader.cfg["no_answer_threshold"])
+    scale, bias = fit_scale_bias([o.margin for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans])
+    settings = {"score_scale": scale, "score_bias": bias}
+    reader.cfg.update(settings)
+    fitted, _, _ = score_outputs(outputs, golds, reader.score_margin, 0.5)
+    settings["no_answer_threshold"] = fitted["best_f1_thresh"]
+    reader.cfg.update(settings)
+    nlp.get_pipe_config(reader.name).update(settings)  # config.cfg shows what cfg restores
+    after, _, _ = score_outputs(outputs, golds, reader.score_margin, settings["no_answer_threshold"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(output)
+    _print_calibration(after["calibration"])
+    keys = ("f1", "HasAns_f1", "NoAns_f1", "NoAns_refused", "ece")
+    typer.echo(json.dumps(_rounded({
+        **settings, "questions": len(outputs),
+        "before": {k: before.get(k) for k in keys}, "after": {k: after.get(k) for k in keys},
+    })))
+
+
+def _print_calibration(bins) -> None:
+    typer.echo("score bin   questions  mean score  right", err=True)
+    for b in bins:
+        typer.echo(f"{b['range']:<11} {b['count']:>9}  {b['mean_score']:>10.3f}  {b['accuracy']:>5.3f}", err=True)
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 @app.command()
@@ -303,7 +348,7 @@ def export_hf(
 ):
     """Export a reader's weights as a Hugging Face QA checkpoint."""
     from .model import get_tokenizer, get_transformer
-    from .qa import get_span_qa, load_reader
+    from .loading import get_span_qa, load_reader
 
     reader = get_span_qa(load_reader(model))
     get_transformer(reader.model).save_pretrained(str(output))

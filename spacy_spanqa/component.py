@@ -44,6 +44,8 @@ RUNTIMES = ("torch", "onnx", "int8")  # CPU inference; see SpanQA.use_runtime
         "max_answer_length": 30,
         "n_best": 20,
         "no_answer_threshold": 0.5,
+        "score_scale": 1.0,
+        "score_bias": 0.0,
         "batch_size": 8,
         "quantize": False,
         "onnx": False,
@@ -62,6 +64,8 @@ def make_span_qa(
     max_answer_length: int,
     n_best: int,
     no_answer_threshold: float,
+    score_scale: float,
+    score_bias: float,
     batch_size: int,
     quantize: bool,
     onnx: bool,
@@ -78,6 +82,11 @@ def make_span_qa(
     max_answer_length (int): Longest answer, in model tokens.
     n_best (int): Start and end candidates searched per window.
     no_answer_threshold (float): Answers scoring below it become no-answers.
+    score_scale (float): An answer's score is sigmoid(score_scale * margin +
+        score_bias), where margin is the span's logit margin over the null
+        answer. `spanqa calibrate` fits both on held-out questions, so that a
+        score of 0.8 is right about 80% of the time; 1 and 0 leave the margin as is.
+    score_bias (float): See score_scale.
     batch_size (int): Windows per forward pass at inference. Small batches of
         length-sorted windows keep activations in cache on CPU (8 measured
         faster than 32 here); raise it on GPU.
@@ -98,6 +107,8 @@ def make_span_qa(
         max_answer_length=max_answer_length,
         n_best=n_best,
         no_answer_threshold=no_answer_threshold,
+        score_scale=score_scale,
+        score_bias=score_bias,
         batch_size=batch_size,
         quantize=quantize,
         onnx=onnx,
@@ -212,7 +223,7 @@ class SpanQA(TrainablePipe):
         if best is None:
             return Answer(question, "", 0.0, no_answer=True, question_id=qid)
         margin, start, end = best
-        score = span_score(margin)
+        score = self.score_margin(margin)
         if threshold is None:
             threshold = self.cfg["no_answer_threshold"]
         if score < threshold:
@@ -222,6 +233,10 @@ class SpanQA(TrainablePipe):
         if isinstance(context, Doc):
             span = context.char_span(start, end, label=question, alignment_mode="expand")
         return Answer(question, text[start:end], score, start, end, span, question_id=qid)
+
+    def score_margin(self, margin: float) -> float:
+        """The calibrated score of a span whose logit margin over the null answer is `margin`."""
+        return span_score(self.cfg.get("score_scale", 1.0) * margin + self.cfg.get("score_bias", 0.0))
 
     # --- the pipe API ----------------------------------------------------
 
@@ -327,14 +342,15 @@ class SpanQA(TrainablePipe):
         self.model.initialize()
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
-        """SQuAD EM/F1. Questions found only on the reference Docs (as in a
-        `.spacy` corpus read by `spacy evaluate`) are answered here first."""
+        """SQuAD EM/F1 of the answers to the reference Docs' questions.
+
+        spaCy's own corpus reader (`spacy evaluate`, `spacy benchmark accuracy`)
+        makes predicted Docs without the questions, so the pipe ran on none of
+        them. Wherever the predicted answers are not answers to the reference's
+        questions, those questions are answered here first.
+        """
         examples = list(examples)
-        todo = [
-            eg
-            for eg in examples
-            if eg.reference._.get(QUESTIONS_ATTR) and eg.predicted._.get(ANSWERS_ATTR) is None
-        ]
+        todo = [eg for eg in examples if not _answers_match(eg)]
         for eg in todo:
             eg.predicted._.set(
                 QUESTIONS_ATTR,
@@ -361,6 +377,15 @@ def _questions(doc: Doc) -> List[dict]:
             )
         out.append(q)
     return out
+
+
+def _answers_match(eg: Example) -> bool:
+    """Whether the predicted Doc holds one answer per reference question, in order."""
+    asked = [q["question"].strip() for q in _questions(eg.reference)]
+    answers = eg.predicted._.get(ANSWERS_ATTR)
+    if answers is None:
+        return not asked
+    return [a.question.strip() for a in answers] == asked
 
 
 def check_runtime(runtime: str) -> None:

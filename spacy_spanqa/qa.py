@@ -6,54 +6,12 @@ import math
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
-import spacy
 from spacy.language import Language
 
-from .component import SpanQA, check_runtime
+from .loading import DEFAULT_MODEL_DIR, get_span_qa, load_reader  # noqa: F401 (public here too)
 from .results import Answer, Passage, QAResult, RetrievedPassage
 from .retrieval.location import DEFAULT_COLLECTION, open_retriever
 from .squad import normalize_answer
-
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
-
-
-def load_reader(model: Union[str, Path, None] = None, runtime: Optional[str] = None) -> Language:
-    """A pipeline with a span_qa component from a saved pipeline directory, an
-    installed pipeline package, or a Hugging Face QA checkpoint (name or dir).
-    None loads the reader that ships with spacy-spanqa.
-
-    runtime: see `SpanQA.use_runtime`; None keeps the pipeline's own setting.
-    """
-    if runtime is not None:
-        check_runtime(runtime)  # before the slow model load
-    if model is None:
-        if not (DEFAULT_MODEL_DIR / "config.cfg").exists():
-            raise ValueError(
-                f"The default reader is missing from {DEFAULT_MODEL_DIR}; reinstall spacy-spanqa "
-                "or pass --model with a pipeline directory or Hugging Face QA checkpoint."
-            )
-        model = DEFAULT_MODEL_DIR
-    name = str(model)
-    if (Path(name) / "config.cfg").exists() or spacy.util.is_package(name):
-        nlp = spacy.load(name)
-    else:
-        nlp = spacy.blank("en")
-        nlp.add_pipe("span_qa", config={"model": {"name": name}})
-        nlp.initialize()
-    reader = get_span_qa(nlp)
-    if runtime is not None:
-        reader.use_runtime(runtime)
-        if runtime != "torch":  # build the ONNX Runtime copy now rather than on the first question
-            reader.answer_pairs([("Warm-up.", "Warm-up?")])
-    return nlp
-
-
-def get_span_qa(nlp: Language) -> SpanQA:
-    for _, pipe in nlp.pipeline:
-        if isinstance(pipe, SpanQA):
-            return pipe
-    raise ValueError(f"The pipeline {nlp.meta.get('name')!r} has no span_qa component; add one with nlp.add_pipe('span_qa').")
-
 
 class QuestionAnswerer:
     """Holds a retriever and a reader; answers questions with sources.

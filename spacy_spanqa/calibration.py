@@ -1,0 +1,95 @@
+"""Calibrated confidence: fit the score on held-out questions, pick the
+no-answer threshold, and measure how well scores match accuracy.
+
+An answer counts as right when its token F1 with a gold answer is at least
+0.5 (SQuAD normalisation); any answer to an unanswerable question is wrong.
+The score is sigmoid(scale * margin + bias), where margin is the span's logit
+margin over the null answer: a temperature and a bias, fitted by logistic
+regression (Platt scaling), so the order of answers never changes.
+"""
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple
+
+import numpy
+
+RIGHT_F1 = 0.5
+
+
+def fit_scale_bias(margins: Sequence[float], right: Sequence[bool], l2: float = 1e-3) -> Tuple[float, float]:
+    """Maximum-likelihood (scale, bias) of P(right) = sigmoid(scale * margin + bias),
+    by Newton's method (two parameters; a small L2 keeps it finite on separable data)."""
+    x = numpy.asarray(margins, dtype="float64")
+    y = numpy.asarray(right, dtype="float64")
+    if x.size == 0 or y.min() == y.max():
+        raise ValueError(
+            "Calibration needs held-out questions with both right and wrong answers; "
+            "give a dev file with more questions (and some unanswerable ones)."
+        )
+    X = numpy.stack([x, numpy.ones_like(x)], axis=1)
+
+    def loss(w):  # negative log-likelihood, computed without overflow
+        z = X @ w
+        return float(numpy.sum(numpy.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w @ w)
+
+    w = numpy.zeros(2)
+    for _ in range(100):
+        p = 0.5 * (1.0 + numpy.tanh(0.5 * (X @ w)))  # sigmoid, stable for large |z|
+        grad = X.T @ (p - y) + l2 * w
+        hess = (X * (p * (1 - p))[:, None]).T @ X + l2 * numpy.eye(2)
+        step = numpy.linalg.solve(hess, grad)
+        while loss(w - step) > loss(w) and numpy.abs(step).max() > 1e-12:
+            step = step / 2  # damped Newton: never worse than the last iterate
+        w = w - step
+        if numpy.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), float(w[1])
+
+
+def best_threshold(scores: Sequence[float], f1s: Sequence[float], has_answer: Sequence[bool]) -> Tuple[float, float]:
+    """The no-answer threshold with the best overall F1, and that F1 (0-100),
+    as the official SQuAD 2.0 script finds it: answer the questions whose
+    score is at least the threshold, say "no answer" to the rest.
+
+    f1s: the F1 of each question's best span if it were given (0 for an
+    unanswerable question); scores: that span's score.
+    """
+    n = len(scores)
+    if n == 0:
+        raise ValueError("Nothing to evaluate: no questions.")
+    current = float(sum(1 for h in has_answer if not h))  # everything answered "no answer"
+    best, best_t = current, float("inf")
+    for i in sorted(range(n), key=lambda i: -scores[i]):
+        current += f1s[i] if has_answer[i] else -1.0
+        if current > best:
+            best, best_t = current, float(scores[i])
+    return (best_t if best_t != float("inf") else 1.0), 100.0 * best / n
+
+
+@dataclass
+class Bin:
+    low: float
+    high: float
+    count: int
+    mean_score: float
+    accuracy: float
+
+    def to_dict(self) -> dict:
+        return {"range": f"{self.low:.1f}-{self.high:.1f}", "count": self.count,
+                "mean_score": round(self.mean_score, 3), "accuracy": round(self.accuracy, 3)}
+
+
+def reliability(scores: Sequence[float], right: Sequence[bool], n_bins: int = 10) -> Tuple[List[Bin], float]:
+    """Accuracy per score bin and the expected calibration error (the
+    count-weighted mean gap between score and accuracy, 0-1)."""
+    scores = numpy.asarray(scores, dtype="float64")
+    right = numpy.asarray(right, dtype="float64")
+    index = numpy.minimum((scores * n_bins).astype(int), n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        mask = index == b
+        if not mask.any():
+            continue
+        mean, acc = float(scores[mask].mean()), float(right[mask].mean())
+        bins.append(Bin(b / n_bins, (b + 1) / n_bins, int(mask.sum()), mean, acc))
+        ece += mask.sum() / max(len(scores), 1) * abs(mean - acc)
+    return bins, float(ece)
