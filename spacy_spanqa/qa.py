@@ -70,7 +70,7 @@ class QuestionAnswerer:
             chunk = list(questions[i : i + batch_questions])
             hits = self.retriever.search_many(chunk, k)
             pairs = [(p.text, q) for q, found in zip(chunk, hits) for p, _ in found]
-            answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=0.0))
+            answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=self.no_answer_threshold))
             for q, found in zip(chunk, hits):
                 read = [(next(answers), p, s) for p, s in found]
                 results.append(self._rank(q, read, found))
@@ -83,13 +83,14 @@ class QuestionAnswerer:
             if answer.no_answer:
                 continue
             answer.passage = passage
+            # The calibrated score's log-odds plus a share of the retrieval evidence.
             margin = _logit(answer.score) + self.bm25_weight * bm25 / top_bm25
             scored.append((margin, answer))
         scored.sort(key=lambda x: -x[0])
-        candidates = _drop_duplicates([a for _, a in scored])
-        best = candidates[0] if candidates and candidates[0].score >= self.no_answer_threshold else None
+        candidates = _drop_duplicates([a for _, a in scored])  # every one is above the threshold
+        best = candidates[0] if candidates else None
         passages = [RetrievedPassage(p, float(s)) for p, s in found]
-        return QAResult(question.strip(), best, candidates[1:] if best else candidates, passages)
+        return QAResult(question.strip(), best, candidates[1:], passages)
 
 
 def _logit(p: float) -> float:
