@@ -17,7 +17,8 @@ from pathlib import Path
 
 from spacy_spanqa.bm25 import BM25Index
 from spacy_spanqa.qa import QuestionAnswerer, load_reader
-from spacy_spanqa.squad import read_squad, split_paragraphs, squad_evaluate
+from spacy_spanqa.reader.metric import squad_evaluate
+from spacy_spanqa.squad import read_squad, split_paragraphs
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 

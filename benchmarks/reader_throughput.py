@@ -17,9 +17,10 @@ from pathlib import Path
 import torch
 from transformers import pipeline
 
-from spacy_spanqa.model import get_tokenizer, get_transformer
-from spacy_spanqa.qa import get_span_qa, load_reader
-from spacy_spanqa.squad import read_squad, split_paragraphs, squad_evaluate
+from spacy_spanqa.reader.model import get_tokenizer, get_transformer
+from spacy_spanqa.reader.loading import get_span_qa, load_reader
+from spacy_spanqa.reader.metric import squad_evaluate
+from spacy_spanqa.squad import read_squad, split_paragraphs
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 

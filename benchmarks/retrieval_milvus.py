@@ -35,7 +35,8 @@ from retrieval import load_squadshifts, make_passages  # noqa: E402  (benchmarks
 
 from spacy_spanqa.retrieval import sync_index  # noqa: E402
 from spacy_spanqa.retrieval.knowledge_base import Document, split_passages  # noqa: E402
-from spacy_spanqa.squad import read_squad, split_paragraphs, squad_evaluate  # noqa: E402
+from spacy_spanqa.reader.metric import squad_evaluate
+from spacy_spanqa.squad import read_squad, split_paragraphs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squadshifts"
 PER_FILE = 100

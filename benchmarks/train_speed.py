@@ -20,8 +20,8 @@ import spacy
 from spacy.training import Example
 from thinc.api import Adam, warmup_linear
 
-from spacy_spanqa.loading import get_span_qa, load_reader
-from spacy_spanqa.model import get_tokenizer, get_transformer
+from spacy_spanqa.reader.loading import get_span_qa, load_reader
+from spacy_spanqa.reader.model import get_tokenizer, get_transformer
 from spacy_spanqa.squad import create_squad_reader
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"

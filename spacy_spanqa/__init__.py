@@ -13,14 +13,14 @@ _EXPORTS = {
     "Passage": "results",
     "QAResult": "results",
     "RetrievedPassage": "results",
-    "SpanQA": "component",
-    "make_span_qa": "component",
-    "HFQuestionAnswering": "model",
+    "SpanQA": "reader.component",
+    "make_span_qa": "reader.component",
+    "HFQuestionAnswering": "reader.model",
     "read_squad": "squad",
-    "squad_evaluate": "squad",
+    "squad_evaluate": "reader.metric",
     "create_squad_reader": "squad",
-    "make_qa_scorer": "squad",
-    "ensure_extensions": "extensions",
+    "make_qa_scorer": "reader.metric",
+    "ensure_extensions": "reader.extensions",
     "Document": "retrieval.knowledge_base",
     "Retriever": "retrieval.protocol",
     "SyncReport": "retrieval.protocol",
@@ -29,6 +29,7 @@ _EXPORTS = {
     "BM25Index": "retrieval.bm25",
     "MilvusRetriever": "retrieval.milvus",
     "QuestionAnswerer": "qa",
+    "load_reader": "reader.loading",
 }
 __all__ = list(_EXPORTS)
 

@@ -163,7 +163,7 @@ def evaluate(
     """Official SQuAD EM/F1 of a reader on a SQuAD file, the HasAns/NoAns split,
     the best no-answer threshold and the calibration table; prints one JSON object."""
     from .evaluation import read_questions, score_outputs
-    from .loading import get_span_qa, load_reader
+    from .reader.loading import get_span_qa, load_reader
     from .squad import read_squad
 
     paragraphs = read_squad(data)
@@ -191,9 +191,9 @@ def calibrate(
 ):
     """Fit the reader's confidence (score_scale, score_bias) and its no-answer
     threshold (best F1) on held-out questions; save the pipeline with them."""
-    from .calibration import RIGHT_F1, fit_scale_bias
+    from .reader.calibration import RIGHT_F1, fit_scale_bias
     from .evaluation import answer_f1, read_questions, score_outputs
-    from .loading import get_span_qa, load_reader
+    from .reader.loading import get_span_qa, load_reader
     from .squad import read_squad
 
     paragraphs = read_squad(data)
@@ -245,7 +245,7 @@ def convert(
     import spacy
     from spacy.tokens import DocBin
 
-    from .extensions import ensure_extensions
+    from .reader.extensions import ensure_extensions
     from .squad import read_squad
 
     ensure_extensions()
@@ -347,8 +347,8 @@ def export_hf(
     model: Optional[str] = ModelOpt,
 ):
     """Export a reader's weights as a Hugging Face QA checkpoint."""
-    from .model import get_tokenizer, get_transformer
-    from .loading import get_span_qa, load_reader
+    from .reader.model import get_tokenizer, get_transformer
+    from .reader.loading import get_span_qa, load_reader
 
     reader = get_span_qa(load_reader(model))
     get_transformer(reader.model).save_pretrained(str(output))

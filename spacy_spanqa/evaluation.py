@@ -7,9 +7,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 
-from .calibration import RIGHT_F1, best_threshold, reliability
-from .loading import get_span_qa
-from .squad import SquadParagraph, f1_score, squad_evaluate
+from .reader.calibration import RIGHT_F1, best_threshold, reliability
+from .reader.loading import get_span_qa
+from .reader.metric import f1_score, squad_evaluate
+from .squad import SquadParagraph
 
 
 @dataclass

@@ -16,7 +16,8 @@ in a generated context.
 import random
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .squad import SquadParagraph, SquadQuestion, normalize_answer
+from .reader.metric import normalize_answer
+from .squad import SquadParagraph, SquadQuestion
 
 ON_TOPIC_SUFFIX = "-neg-topic"
 RETRIEVAL_SUFFIX = "-neg-bm25"

@@ -8,10 +8,10 @@ from typing import List, Optional, Sequence, Union
 
 from spacy.language import Language
 
-from .loading import DEFAULT_MODEL_DIR, get_span_qa, load_reader  # noqa: F401 (public here too)
+from .reader.loading import DEFAULT_MODEL_DIR, get_span_qa, load_reader  # noqa: F401 (public here too)
 from .results import Answer, Passage, QAResult, RetrievedPassage
 from .retrieval.location import DEFAULT_COLLECTION, open_retriever
-from .squad import normalize_answer
+from .reader.metric import normalize_answer
 
 class QuestionAnswerer:
     """Holds a retriever and a reader; answers questions with sources.

@@ -7,7 +7,7 @@ import spacy
 import torch
 from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
 
-import spacy_spanqa.component  # noqa: F401  (registers functions when not pip-installed)
+import spacy_spanqa.reader.component  # noqa: F401  (registers functions when not pip-installed)
 
 
 def build_tiny_bert(path: Path, seed: int = 0) -> Path:

@@ -2,8 +2,8 @@
 import numpy
 import pytest
 
-from spacy_spanqa.decoding import best_span_in_window, decode_spans, span_score
-from spacy_spanqa.windows import encode_windows, length_sorted_batches, pad_batch
+from spacy_spanqa.reader.decoding import best_span_in_window, decode_spans, span_score
+from spacy_spanqa.reader.windows import encode_windows, length_sorted_batches, pad_batch
 
 CONTEXTS = [
     "Barack Obama was born in Hawaii on August 4, 1961. " * 6,  # several windows

@@ -73,7 +73,7 @@ def shipped_answerer(tmp_path_factory):
 def test_thread_follow_ups_with_the_shipped_reader_score_higher_with_their_context(shipped_answerer, tmp_path):
     """Each follow-up asked in the thread of its earlier question, and alone in
     a thread of its own; SQuAD F1 of the posted answers against the gold."""
-    from spacy_spanqa.squad import f1_score
+    from spacy_spanqa.reader.metric import f1_score
 
     api = MockSlackAPI()
     bot = RunningBot(api, shipped_answerer, tmp_path / "feedback.sqlite")

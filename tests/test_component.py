@@ -129,7 +129,7 @@ def test_float16_weights_halve_the_size_and_keep_answers(tiny_model_dir, tmp_pat
 
 
 def test_int8_reader_tracks_float32_logits_and_answers_from_the_context(tiny_model_dir):
-    from spacy_spanqa.windows import length_sorted_batches, pad_batch
+    from spacy_spanqa.reader.windows import length_sorted_batches, pad_batch
 
     nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, no_answer_threshold=0.0)
     reader = nlp.get_pipe("span_qa")
@@ -194,7 +194,7 @@ def test_qa_checkpoint_keeps_its_head_and_encoder_gets_a_new_one(tiny_model_dir,
     import torch
     from transformers import BertForQuestionAnswering, BertModel
 
-    from spacy_spanqa.model import get_transformer
+    from spacy_spanqa.reader.model import get_transformer
 
     saved = BertForQuestionAnswering.from_pretrained(str(tiny_model_dir))
     nlp = make_nlp(tiny_model_dir)
@@ -212,7 +212,7 @@ def test_qa_checkpoint_keeps_its_head_and_encoder_gets_a_new_one(tiny_model_dir,
 def test_a_model_onnx_cannot_export_fails_with_one_clear_sentence():
     import torch
 
-    from spacy_spanqa.onnx_reader import OnnxReader
+    from spacy_spanqa.reader.onnx_reader import OnnxReader
 
     class Broken(torch.nn.Module):
         def forward(self, **inputs):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_spanqa.calibration import best_threshold, fit_scale_bias, reliability
+from spacy_spanqa.reader.calibration import best_threshold, fit_scale_bias, reliability
 from tests.test_train import FACTS
 
 ROOT = Path(__file__).parent.parent

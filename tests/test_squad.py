@@ -3,10 +3,8 @@ import json
 
 import pytest
 
-from spacy_spanqa.squad import (
-    add_unanswerable, exact_match, f1_score, normalize_answer, read_squad,
-    split_paragraphs, squad_evaluate,
-)
+from spacy_spanqa.reader.metric import exact_match, f1_score, normalize_answer, squad_evaluate
+from spacy_spanqa.squad import add_unanswerable, read_squad, split_paragraphs
 
 
 def write(tmp_path, obj, name="d.json"):

@@ -8,7 +8,7 @@ from spacy.language import Language
 
 from .component import SpanQA, check_runtime
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "default_model"
 
 
 def load_reader(model: Union[str, Path, None] = None, runtime: Optional[str] = None) -> Language:

@@ -4,11 +4,30 @@ The tokenizer's `offset_mapping`, `sequence_ids` and
 `overflow_to_sample_mapping` do the windowing; we only trim long questions
 and turn gold character spans into token targets.
 """
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
 
-from .data_classes import QAWindows
+
+@dataclass
+class QAWindows:
+    """Question+context pairs cut into model-sized windows (unpadded).
+
+    `offsets[w][t]` is the (start, end) character range of token t in the
+    context of pair `pair_index[w]`, or None when t is not a context token.
+    `labels` holds (start_token, end_token) training targets; (0, 0) points at
+    the first ([CLS]) token, the null answer.
+    """
+
+    input_ids: List[List[int]]
+    token_type_ids: Optional[List[List[int]]]
+    offsets: List[List[Optional[tuple]]]
+    pair_index: List[int]
+    labels: List[tuple] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
 
 
 def truncate_questions(tokenizer, questions: Sequence[str], max_query_length: int) -> List[str]:

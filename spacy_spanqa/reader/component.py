@@ -10,13 +10,13 @@ from spacy.training import Example, validate_examples
 from spacy.util import registry
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from .data_classes import Answer, QAWindows
+from ..results import Answer
 from .decoding import decode_spans, span_score
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
 from .onnx_reader import OnnxReader
-from .squad import score_qa
-from .windows import encode_windows, length_sorted_batches, pad_batch
+from .metric import score_qa
+from .windows import QAWindows, encode_windows, length_sorted_batches, pad_batch
 
 DEFAULT_CONFIG_STR = """
 [model]
