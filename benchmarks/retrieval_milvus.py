@@ -9,7 +9,8 @@
    as in benchmarks/end_to_end.py. Recall@k: a passage of the question's own
    paragraph is in the top k. Backends: bm25s (the default folder index) and
    Milvus Lite (a .db path) with each analyzer it has: `snowball` (the bm25s
-   tokens, made by spanqa) and Milvus's `standard` (no stemming).
+   tokens, made by spanqa) and Milvus's `standard` (no stemming), and
+   `snowball` with English stopwords dropped (`-stop`).
 2. Scale: a knowledge base of --n-passages passages (SQuADShifts contexts, then
    copies with ~15% of words swapped, as in benchmarks/retrieval.py) in files of
    100 JSONL records. Build, query latency, a sync with nothing changed, and a
@@ -86,6 +87,7 @@ def quality(args, work: Path) -> None:
         "bm25s": (work / "new_wiki.idx", {}),
         "milvus-lite snowball": (work / "new_wiki.db", {"analyzer": "snowball"}),
         "milvus-lite standard": (work / "new_wiki_standard.db", {"analyzer": "standard"}),
+        "milvus-lite snowball-stop": (work / "new_wiki_stop.db", {"analyzer": "snowball", "stopwords": True}),
     }
     rows = {}
     retrievers = {}
@@ -137,8 +139,10 @@ def scale(args, work: Path) -> None:
     changed = kb / "part00007.jsonl"
     rng = random.Random(args.seed + 1)
     rows = {}
-    for name, index in (("bm25s", work / "scale.idx"), ("milvus-lite", work / "scale.db")):
-        retriever, build_s = timed(lambda: sync_index(kb, index, progress=not args.no_progress))
+    backends = [("bm25s", work / "scale.idx", {}), ("milvus-lite snowball", work / "scale.db", {}),
+                ("milvus-lite snowball-stop", work / "scale_stop.db", {"stopwords": True})]
+    for name, index, settings in backends:
+        retriever, build_s = timed(lambda: sync_index(kb, index, progress=not args.no_progress, **settings))
         lat = latencies(lambda q: retriever.search(q, 5), queries)
         _, noop_s = timed(lambda: retriever.sync(kb))
         original = changed.read_text(encoding="utf8")
@@ -170,9 +174,9 @@ def write_part(path: Path, passages) -> None:
 
 def table(rows: Dict[str, dict], lines: List[tuple]) -> None:
     names = list(rows)
-    print(f"{'':40}" + "".join(f"{n:>22}" for n in names))
+    print(f"{'':38}" + "".join(f"{n:>27}" for n in names))
     for label, key, fmt in lines:
-        print(f"{label:40}" + "".join(f"{fmt.format(rows[n][key]):>22}" for n in names))
+        print(f"{label:38}" + "".join(f"{fmt.format(rows[n][key]):>27}" for n in names))
 
 
 def main() -> None:

@@ -58,7 +58,8 @@ def index(
     k1: float = typer.Option(1.5, help="BM25 term-frequency saturation."),
     b: float = typer.Option(0.75, help="BM25 length normalisation."),
     stemming: bool = typer.Option(True, help="Folder index: Snowball-stem English words."),
-    stopwords: bool = typer.Option(False, help="Folder index: drop English stopwords (off: measured better recall)."),
+    stopwords: bool = typer.Option(
+        False, help="Drop English stopwords (off: measured better recall; on: faster Milvus Lite queries)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was indexed as one JSON object."),
 ):
     """Index a folder of documents with BM25; re-runs only re-read changed files."""
@@ -66,7 +67,7 @@ def index(
     from .retrieval.milvus import is_milvus_uri
 
     if is_milvus_uri(index_path):
-        settings = dict(analyzer=analyzer, k1=k1, b=b, max_words=max_words)
+        settings = dict(analyzer=analyzer, stopwords=stopwords, k1=k1, b=b, max_words=max_words)
     else:
         settings = dict(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words)
     idx = sync_index(folder, index_path, collection, progress=True, **settings)

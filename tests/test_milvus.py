@@ -107,6 +107,17 @@ def test_standard_analyzer_on_the_server(kb, milvus_server):
         sync_index(kb, milvus_server, collection="standard")
 
 
+def test_stopwords_setting_is_kept_by_the_collection(kb, tmp_path):
+    retriever = sync_index(kb, tmp_path / "kb.db", stopwords=True)
+    reopened = open_retriever(tmp_path / "kb.db")
+    assert reopened.stopwords is True and reopened.describe()["settings"]["stopwords"] is True
+    assert [ids[0] for ids in top_ids(reopened)] == list(QUERIES.values())
+    assert reopened.search_many(["the of and"], 3) == [[]]
+    retriever.close()
+    with pytest.raises(ValueError, match=r"was made with stopwords dropped; pass --stopwords, or another --collection\.$"):
+        sync_index(kb, tmp_path / "kb.db")
+
+
 def test_sync_reads_only_added_or_changed_files_and_deletes_removed_ones(kb, tmp_path, monkeypatch):
     retriever = sync_index(kb, tmp_path / "kb.db")
     parsed = []

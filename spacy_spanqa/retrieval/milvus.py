@@ -23,7 +23,9 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Sequence, Tuple, Union
+
+from bm25s.stopwords import STOPWORDS_EN
 
 from ..results import Passage
 from . import knowledge_base
@@ -39,6 +41,7 @@ ANALYZERS = ("snowball", "standard", "english")
 MAX_VARCHAR = 65_535  # Milvus's limit, in UTF-8 bytes
 INSERT_ROWS = 2_000
 DELETE_CLAUSES = 200
+LITE_KEEPALIVE = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
 PASSAGE_FIELDS = ["passage_id", "text", "title", "path", "url", "start_char", "end_char", "metadata"]
 
 
@@ -58,12 +61,13 @@ class MilvusRetriever:
     Searching is safe from several threads (the gRPC client is).
     """
 
-    def __init__(self, client, uri: str, collection: str, analyzer: str, max_words: int = 120,
-                 overlap_sentences: int = 1):
+    def __init__(self, client, uri: str, collection: str, analyzer: str, stopwords: bool = False,
+                 max_words: int = 120, overlap_sentences: int = 1):
         self.client = client
         self.uri = uri
         self.collection = collection
         self.analyzer = analyzer
+        self.stopwords = stopwords
         self.max_words = max_words
         self.overlap_sentences = overlap_sentences
 
@@ -76,11 +80,12 @@ class MilvusRetriever:
 
     @classmethod
     def connect(cls, uri: Union[str, os.PathLike], collection: str = DEFAULT_COLLECTION, create: bool = False,
-                analyzer: str = "snowball", k1: float = 1.5, b: float = 0.75, max_words: int = 120,
-                overlap_sentences: int = 1, timeout: float = 10.0) -> "MilvusRetriever":
+                analyzer: str = "snowball", stopwords: bool = False, k1: float = 1.5, b: float = 0.75,
+                max_words: int = 120, overlap_sentences: int = 1, timeout: float = 10.0) -> "MilvusRetriever":
         """Open `collection` at `uri`; with `create`, make it (BM25 schema and index) when it is missing.
 
-        `analyzer`, `k1` and `b` apply when the collection is created; an existing
+        `analyzer`, `stopwords` (drop English stopwords; the english analyzer always
+        does), `k1` and `b` apply when the collection is created; an existing
         collection keeps its own, and asking `create` for another analyzer is an error.
         """
         uri = str(uri)
@@ -98,18 +103,24 @@ class MilvusRetriever:
                         f"There is no collection {collection!r} at {uri}; create it with "
                         f"`spanqa index FOLDER --index {uri} --collection {collection}`."
                     )
-                _create_collection(client, collection, analyzer, k1, b)
-            found = _check_schema(client, uri, collection)
+                _create_collection(client, collection, analyzer, stopwords, k1, b)
+            found, found_stopwords = _check_schema(client, uri, collection)
             if create and found != analyzer:
                 raise ValueError(
                     f"The collection {collection!r} at {uri} uses the {found!r} analyzer, not {analyzer!r}; "
                     f"pass --analyzer {found}, or another --collection."
                 )
+            if create and found != "english" and found_stopwords != stopwords:
+                flag = "--stopwords" if found_stopwords else "--no-stopwords"
+                raise ValueError(
+                    f"The collection {collection!r} at {uri} was made {'without' if not found_stopwords else 'with'} "
+                    f"stopwords dropped; pass {flag}, or another --collection."
+                )
             client.load_collection(collection)
         except BaseException:
             client.close()
             raise
-        return cls(client, uri, collection, found, max_words, overlap_sentences)
+        return cls(client, uri, collection, found, found_stopwords, max_words, overlap_sentences)
 
     def close(self) -> None:
         """Disconnect; for a .db path also stop this process's Milvus Lite engine, so another process can open it."""
@@ -127,7 +138,7 @@ class MilvusRetriever:
         """What this index is, for `--json` output and logs."""
         return {
             "backend": self.backend, "index": self.uri, "collection": self.collection, "passages": len(self),
-            "settings": {"analyzer": self.analyzer, "max_words": self.max_words,
+            "settings": {"analyzer": self.analyzer, "stopwords": self.stopwords, "max_words": self.max_words,
                          "overlap_sentences": self.overlap_sentences},
         }
 
@@ -142,7 +153,7 @@ class MilvusRetriever:
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 (got {top_k}).")
         if self.analyzer == "snowball":
-            texts = [" ".join(tokens) for tokens in tokenize_queries(list(queries), stemming=True, stopwords=False)]
+            texts = [" ".join(t) for t in tokenize_queries(list(queries), stemming=True, stopwords=self.stopwords)]
         else:
             texts = [q if re.search(r"\w", q) else "" for q in queries]
         asked = [i for i, text in enumerate(texts) if text]
@@ -204,7 +215,7 @@ class MilvusRetriever:
 
     def _version(self, sha256: str) -> str:
         """The stored version of a file: its content hash under the settings that split and tokenise it."""
-        settings = f"{self.analyzer}/{self.max_words}/{self.overlap_sentences}/{sha256}"
+        settings = f"{self.analyzer}/{self.stopwords}/{self.max_words}/{self.overlap_sentences}/{sha256}"
         return hashlib.sha256(settings.encode("utf8")).hexdigest()
 
     def _stored_versions(self) -> Dict[str, Dict[str, int]]:
@@ -229,7 +240,7 @@ class MilvusRetriever:
                 for _, version, passages in batch]
         if self.analyzer == "snowball":
             flat_rows = [row for file_rows in rows for row in file_rows]
-            for row, terms in zip(flat_rows, _snowball_terms([row["text"] for row in flat_rows])):
+            for row, terms in zip(flat_rows, _snowball_terms([row["text"] for row in flat_rows], self.stopwords)):
                 row["terms"] = terms
         body = [row for file_rows in rows for row in file_rows[:-1]]
         closing = [file_rows[-1] for file_rows in rows if file_rows]
@@ -304,8 +315,11 @@ def _client(uri: str, timeout: float):
         if path.exists() and not path.is_dir():
             raise ValueError(f"{uri} is a file, not a Milvus Lite database; give a new path ending in .db.")
         _check_lite_lock(path)
+    # Milvus Lite's Python gRPC server answers pymilvus's 10 s keepalive pings on an idle
+    # connection with GOAWAY "too_many_pings" (logged to stderr); it allows one per 5 minutes.
+    options = {"grpc_options": LITE_KEEPALIVE} if is_lite_uri(uri) else {}
     try:
-        return pymilvus.MilvusClient(uri=uri, timeout=timeout)
+        return pymilvus.MilvusClient(uri=uri, timeout=timeout, **options)
     except pymilvus.exceptions.MilvusException as err:
         if is_lite_uri(uri):
             raise ValueError(f"Cannot open the Milvus Lite database {uri} ({err.message}); give a new path ending in .db.") from None
@@ -333,7 +347,20 @@ def _check_lite_lock(path: Path) -> None:
         fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _create_collection(client, collection: str, analyzer: str, k1: float, b: float) -> None:
+def _analyzer_params(analyzer: str, stopwords: bool) -> Dict[str, Any]:
+    """Milvus analyzer settings of the BM25 input field; a stop filter records (and applies) `stopwords`."""
+    if analyzer == "english":
+        return {"type": "english"}  # Milvus's english analyzer drops English stopwords itself
+    params: Dict[str, Any] = {"tokenizer": "standard", "filter": ["lowercase"]}
+    if stopwords:
+        words = sorted(STOPWORDS_EN)
+        if analyzer == "snowball":  # the terms are stems already: "was" is stored as "wa"
+            words = sorted({" ".join(t) for t in tokenize_queries(words, stemming=True, stopwords=False)} - {""})
+        params["filter"].append({"type": "stop", "stop_words": words})
+    return params
+
+
+def _create_collection(client, collection: str, analyzer: str, stopwords: bool, k1: float, b: float) -> None:
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -342,10 +369,10 @@ def _create_collection(client, collection: str, analyzer: str, k1: float, b: flo
     if analyzer == "snowball":
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
         schema.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
-                         analyzer_params={"type": "standard"})
+                         analyzer_params=_analyzer_params(analyzer, stopwords))
     else:
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
-                         analyzer_params={"type": analyzer})
+                         analyzer_params=_analyzer_params(analyzer, stopwords))
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     for name in ("title", "path", "url"):
         schema.add_field(name, DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -370,8 +397,8 @@ def _create_collection(client, collection: str, analyzer: str, k1: float, b: flo
         ) from None
 
 
-def _check_schema(client, uri: str, collection: str) -> str:
-    """The collection's analyzer; one clear error when something else made the collection."""
+def _check_schema(client, uri: str, collection: str) -> Tuple[str, bool]:
+    """The collection's analyzer and whether it drops stopwords; one clear error when something else made it."""
     from pymilvus import DataType, FunctionType
 
     info = client.describe_collection(collection)
@@ -392,18 +419,20 @@ def _check_schema(client, uri: str, collection: str) -> str:
             f"The collection {collection!r} at {uri} was not made by spanqa ({problem}); "
             "pass another --collection, or drop this one."
         )
-    if source == "terms":
-        return "snowball"
-    params = fields["text"].get("params", {}).get("analyzer_params") or "{}"
+    params = fields[source].get("params", {}).get("analyzer_params") or "{}"
     params = json.loads(params) if isinstance(params, str) else params
-    return str(params.get("type") or params.get("tokenizer") or "standard")
+    stop = any(isinstance(f, dict) and f.get("type") == "stop" for f in params.get("filter") or [])
+    if source == "terms":
+        return "snowball", stop
+    analyzer = str(params.get("type") or params.get("tokenizer") or "standard")
+    return analyzer, stop or analyzer == "english"
 
 
-def _snowball_terms(texts: List[str]) -> List[str]:
+def _snowball_terms(texts: List[str], stopwords: bool) -> List[str]:
     """The bm25s index's tokens of each text (lowercased, Snowball-stemmed), joined by spaces."""
     if not texts:
         return []
-    flat, lengths, vocab = tokenize_texts(texts, stemming=True, stopwords=False)
+    flat, lengths, vocab = tokenize_texts(texts, stemming=True, stopwords=stopwords)
     tokens = [vocab[i] for i in flat.tolist()]
     out, start = [], 0
     for n in lengths.tolist():
