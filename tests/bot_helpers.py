@@ -458,9 +458,9 @@ class RunningBot:
     def __init__(self, api: MockSlackAPI, answerer: Any, database, port: int = 0, **app_options: Any):
         from slack_sdk import WebClient
 
-        from bot.app import create_app
-        from bot.server import HTTPRunner
-        from bot.store import BotStore
+        from spacy_spanqa.bot.app import create_app
+        from spacy_spanqa.bot.server import HTTPRunner
+        from spacy_spanqa.bot.store import BotStore
 
         self.store = BotStore(database)
         client = WebClient(token=BOT_TOKEN, base_url=api.url if isinstance(api, MockSlackAPI) else api)

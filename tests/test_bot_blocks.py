@@ -1,5 +1,5 @@
 """Slack formatting of answers and parsing of questions (bot/blocks.py)."""
-from bot import blocks
+from spacy_spanqa.bot import blocks
 from bot_helpers import EXPENSES, LEAVE, BOT_USER_ID, FakeAnswer, FakeAnswerer, FakePassage, FakeResult, FakeRetrieved
 
 

@@ -13,11 +13,11 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from typer.testing import CliRunner
 
-from bot import __main__ as bot_cli
-from bot.answer_queue import AnswerQueue
-from bot.store import BotStore, default_database_path
-from bot.redaction import TokenRedactingFilter, configure_logging
-from bot.server import HTTPRunner, SettingsError, SlackSettings, choose_runner
+from spacy_spanqa.bot import __main__ as bot_cli
+from spacy_spanqa.bot.answer_queue import AnswerQueue
+from spacy_spanqa.bot.store import BotStore, default_database_path
+from spacy_spanqa.bot.redaction import TokenRedactingFilter, configure_logging
+from spacy_spanqa.bot.server import HTTPRunner, SettingsError, SlackSettings, choose_runner
 from bot_helpers import BOT_TOKEN, SIGNING_SECRET, FakeAnswerer
 
 APP_TOKEN = "xapp-1-A0001-1234-abcdef"

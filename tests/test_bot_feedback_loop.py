@@ -6,9 +6,9 @@ import sqlite3
 import pytest
 from typer.testing import CliRunner
 
-from bot import __main__ as bot_cli
-from bot.feedback import find_gold_span, squad_training_data
-from bot.store import BotStore, DatabaseError
+from spacy_spanqa.bot import __main__ as bot_cli
+from spacy_spanqa.bot.feedback import find_gold_span, squad_training_data
+from spacy_spanqa.bot.store import BotStore, DatabaseError
 from bot_helpers import (
     OFFICES,
     FakeAnswerer,

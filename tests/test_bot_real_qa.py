@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import blocks
-from bot.followups import resolve
+from spacy_spanqa.bot import blocks
+from spacy_spanqa.bot.followups import resolve
 from bot_helpers import MockSlackAPI, RunningBot, app_mention, message, next_ts, send_event
 
 qa = pytest.importorskip("spacy_spanqa.qa")

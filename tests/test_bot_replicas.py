@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.store import BotStore
+from spacy_spanqa.bot.store import BotStore
 from bot_helpers import (
     BOT_USER_ID,
     FakeAnswerer,
@@ -38,7 +38,7 @@ def replicas(api, postgres):
     # Each test gets fresh tables: drop what an earlier test left.
     store = BotStore(postgres.url)
     with store.engine.begin() as conn:
-        from bot.store import metadata
+        from spacy_spanqa.bot.store import metadata
 
         metadata.drop_all(conn)
     store.close()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.followups import needs_context, resolve
+from spacy_spanqa.bot.followups import needs_context, resolve
 from bot_helpers import FakeAnswerer, RunningBot, app_mention, message, next_ts, send_event
 
 # (earlier question, follow-up, how the follow-up must be read)

@@ -1,5 +1,5 @@
 """Slack bot for spacy-spanqa: answers questions in Slack from a knowledge base index.
 
-Run it with `python -m bot --index PATH`; build the app in code with
-`bot.app.create_app(answerer, client=..., feedback=...)`.
+Run it with `spanqa-bot --index PATH` (installed with `pip install "spacy-spanqa[bot]"`);
+build the app in code with `spacy_spanqa.bot.app.create_app(answerer, client=..., feedback=...)`.
 """

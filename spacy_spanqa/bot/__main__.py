@@ -1,9 +1,11 @@
-"""Command line: `python -m bot --index PATH` runs the bot; `python -m bot feedback`
-reports votes and `python -m bot feedback export` writes them as SQuAD training data.
+"""Command line: `spanqa-bot --index PATH` runs the bot; `spanqa-bot feedback`
+reports votes, `spanqa-bot feedback export` writes them as SQuAD training data
+and `spanqa-bot manifest` prints the Slack app manifest.
 
 Slack settings come from the environment (see `server.SlackSettings`): never
 from flags, so tokens stay out of shell history and process lists.
 """
+import importlib.util
 import json
 import logging
 import signal
@@ -14,9 +16,8 @@ import typer
 
 from .feedback import count_examples, format_summary, squad_training_data
 from .redaction import configure_logging
-from .server import SettingsError, SlackSettings, choose_runner
 
-logger = logging.getLogger("bot")
+logger = logging.getLogger("spacy_spanqa.bot")
 
 cli = typer.Typer(
     add_completion=False,
@@ -25,11 +26,20 @@ cli = typer.Typer(
 )
 
 USAGE_ERROR = 2
+MANIFEST = Path(__file__).with_name("manifest.yml")
 
 
 def fail(message: str, code: int = USAGE_ERROR) -> "typer.Exit":
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+def require_bot_extra(*modules: str) -> None:
+    """Stops with one sentence when the packages of the `bot` extra are missing
+    (a plain `pip install spacy-spanqa` has --help and the manifest, not Slack)."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise fail(f'The Slack bot needs {" and ".join(missing)}: pip install "spacy-spanqa[bot]".', code=1)
 
 
 @cli.callback(invoke_without_command=True)
@@ -65,6 +75,9 @@ def serve(
     (needs SLACK_SIGNING_SECRET). SLACK_BOT_TOKEN is always required."""
     if ctx.invoked_subcommand is not None:
         return
+    require_bot_extra("slack_bolt", "slack_sdk", "sqlalchemy")
+    from .server import SettingsError, SlackSettings, choose_runner
+
     try:
         settings = SlackSettings.from_env()
     except SettingsError as error:
@@ -175,6 +188,7 @@ INDEX_OPTION = typer.Option(None, "--index", envvar="SPANQA_INDEX", help="Or the
 
 
 def _existing_store(database: Optional[str], index: Optional[Path]):
+    require_bot_extra("sqlalchemy")
     from .store import BotStore, DatabaseError
 
     if database is None and index is None:
@@ -231,9 +245,16 @@ def feedback_export(
     typer.echo(f"Wrote {answerable} answerable and {unanswerable} unanswerable questions to {out} (SQuAD v2.0).")
 
 
-def main() -> None:
-    cli(prog_name="python -m bot")
+@cli.command("manifest")
+def manifest() -> None:
+    """Print the Slack app manifest: paste it at https://api.slack.com/apps
+    (Create New App -> From an app manifest)."""
+    typer.echo(MANIFEST.read_text(encoding="utf8"), nl=False)
+
+
+def main(prog_name: str = "spanqa-bot") -> None:
+    cli(prog_name=prog_name)
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="python -m spacy_spanqa.bot")
