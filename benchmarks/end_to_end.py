@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spacy_spanqa.bm25 import BM25Index
+from spacy_spanqa.retrieval.bm25 import BM25Index
 from spacy_spanqa.qa import QuestionAnswerer, load_reader
 from spacy_spanqa.reader.metric import squad_evaluate
 from spacy_spanqa.squad import read_squad, split_paragraphs
@@ -74,27 +74,29 @@ def main():
         answers = iter(reader.answer_pairs(pairs, no_answer_threshold=0.0))
         read = [[(next(answers), p, s) for p, s in found] for found in top + negatives]
         pos, neg = read[: len(items)], read[len(items):]
+        def rank(t):
+            """Rank as QuestionAnswerer does, the reader's threshold at t: (answerable F1, share of gold-removed refused)."""
+            kept = lambda r: [(a, p, s) for a, p, s in r if a.score >= t]  # noqa: E731
+            results = [qa._rank(q, kept(r), f) for q, r, f in zip(questions, pos, top)]
+            ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
+            refused = sum(qa._rank(q, kept(r), f).answer is None for q, r, f in zip(questions, neg, negatives))
+            return ev, refused / len(items)
+
         print(f"\nend to end, top-{args.top_k} passages (threshold 0):")
         for weight in (0.0, 0.5, 1.0, 2.0):
-            qa.bm25_weight, qa.no_answer_threshold = weight, 0.0
-            results = [qa._rank(q, r, f) for q, r, f in zip(questions, pos, top)]
-            ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
+            qa.bm25_weight = weight
+            ev, _ = rank(0.0)
             print(f"  bm25_weight {weight:<4} EM {ev['exact']:.1f} F1 {ev['f1']:.1f}")
+        qa.bm25_weight = 2.0
 
+        default = reader.cfg["no_answer_threshold"]
         print("\nno-answer threshold (answerable F1 | share of gold-removed questions refused):")
-        best = None
-        for t in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            qa.no_answer_threshold = t
-            results = [qa._rank(q, r, f) for q, r, f in zip(questions, pos, top)]
-            ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
-            refused = sum(qa._rank(q, r, f).answer is None for q, r, f in zip(questions, neg, negatives)) / len(items)
-            balanced = (ev["f1"] / 100 + refused) / 2
-            best = max(best or (balanced, t), (balanced, t))
-            print(f"  threshold {t:.1f}: F1 {ev['f1']:5.1f} | refused {refused:.1%} | mean {balanced:.3f}")
-        print(f"  best balanced threshold: {best[1]}")
+        for t in sorted({0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(default, 3)}):
+            ev, refused = rank(t)
+            mark = "  <- the reader's threshold" if t == round(default, 3) else ""
+            print(f"  threshold {t:.3f}: EM {ev['exact']:5.1f} F1 {ev['f1']:5.1f} | refused {refused:.1%}{mark}")
 
         # Latency of one ask, model loaded.
-        qa.no_answer_threshold = reader.cfg["no_answer_threshold"]
         times = []
         for q in questions[:50]:
             start = time.perf_counter()
