@@ -275,6 +275,10 @@ def split(
         0.2, "--retrieval-negatives",
         help="Share of answerable training questions also asked of the best BM25 paragraph that lacks the answer.",
     ),
+    swap: float = typer.Option(
+        0.5, "--swap-negatives",
+        help="Share of answerable training questions also asked with a name or number swapped for one the paragraph lacks.",
+    ),
     unanswerable: float = typer.Option(
         0.0, help="Share of training questions also asked of another paragraph of the same article."
     ),
@@ -286,17 +290,17 @@ def split(
     Writes TRAIN_OUT (all inputs' training paragraphs plus negatives) and, in
     DEV_DIR, per input `dev_<name>.json` (its held-out paragraphs as they are)
     and `dev_<name>_negatives.json` (the same plus one generated unanswerable
-    question per answerable one: half on-topic, half retrieval), and the mixed
+    question per answerable one: a third of each kind), and the mixed
     `dev_all.json` / `dev_all_negatives.json`.
     """
     import random
 
-    from .negatives import on_topic_negatives, retrieval_negatives
+    from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
     from .squad import add_unanswerable, read_squad, split_paragraphs, write_squad
 
     dev_dir.mkdir(parents=True, exist_ok=True)
     train, dev_all, dev_all_neg = [], [], []
-    counts = {"answerable": 0, "on-topic": 0, "retrieval": 0, "same-article": 0}
+    counts = {"answerable": 0, "on-topic": 0, "retrieval": 0, "swap": 0, "same-article": 0}
     for n, path in enumerate(inputs):
         tr, dv = split_paragraphs(read_squad(path), dev_fraction, seed=seed)
         name = path.stem.replace("_v1.0", "")
@@ -306,10 +310,12 @@ def split(
         write_squad(dev_neg, dev_dir / f"dev_{name}_negatives.json")
         topic = on_topic_negatives(tr, on_topic, seed=seed + n)
         found = retrieval_negatives(tr, retrieval, seed=seed + 100 + n)
+        swapped = entity_swap_negatives(tr, swap, seed=seed + 200 + n)
         counts["answerable"] += sum(1 for p in tr for q in p.questions if q.answers)
         counts["on-topic"] += sum(len(p.questions) for p in topic)
         counts["retrieval"] += sum(len(p.questions) for p in found)
-        train += tr + topic + found
+        counts["swap"] += sum(len(p.questions) for p in swapped)
+        train += tr + topic + found + swapped
         dev_all += dv
         dev_all_neg += dev_neg
         typer.echo(f"{path.name}: {len(tr)} train / {len(dv)} dev paragraphs", err=True)
@@ -327,19 +333,20 @@ def split(
 
 
 def _dev_negatives(paragraphs, seed: int):
-    """One generated unanswerable question per answerable dev question: on-topic
-    where its paragraph allows, else from retrieval (the pool is the dev paragraphs only)."""
-    from .negatives import ON_TOPIC_SUFFIX, on_topic_negatives, retrieval_negatives
+    """One generated unanswerable question per answerable dev question, a third
+    of each kind (on-topic, swapped name or number, retrieval); retrieval where
+    the others cannot be made. The retrieval pool is the dev paragraphs only."""
+    from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
     from .squad import SquadParagraph
 
-    half = [
-        SquadParagraph(p.title, p.context, [q for i, q in enumerate(p.questions) if i % 2 == 0])
-        for p in paragraphs
-    ]
-    topic = on_topic_negatives(half, 1.0, seed=seed)
-    done = {q.id[: -len(ON_TOPIC_SUFFIX)] for p in topic for q in p.questions}
-    rest = [SquadParagraph(p.title, p.context, [q for q in p.questions if q.id not in done]) for p in paragraphs]
-    return topic + retrieval_negatives(rest, 1.0, seed=seed)
+    def only(keep):
+        return [SquadParagraph(p.title, p.context, [q for i, q in enumerate(p.questions) if keep(i, q)])
+                for p in paragraphs]
+
+    made = on_topic_negatives(only(lambda i, q: i % 3 == 0), 1.0, seed=seed)
+    made += entity_swap_negatives(only(lambda i, q: i % 3 == 1), 1.0, seed=seed)
+    done = {q.id.rsplit("-neg-", 1)[0] for p in made for q in p.questions}
+    return made + retrieval_negatives(only(lambda i, q: q.id not in done), 1.0, seed=seed)
 
 
 @app.command("export-hf")

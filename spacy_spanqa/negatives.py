@@ -14,6 +14,7 @@ Both are checked: no gold answer (normalised as the SQuAD metric does) occurs
 in a generated context.
 """
 import random
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .reader.metric import normalize_answer
@@ -125,3 +126,68 @@ def _tokens(texts: List[str]) -> List[List[str]]:
     import bm25s
 
     return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+
+SWAP_SUFFIX = "-neg-swap"
+# Names (runs of capitalised words) and numbers, swapped only for their own kind.
+_NAME = re.compile(r"\b[A-Z][a-z][\w'\-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'\-]*)*")
+_NUMBER = re.compile(r"\b\d[\d,]*\b")
+_FUNCTION_WORDS = set("a an and are as at be but by did do does for from had has have how if in is it its "
+                      "of on or that the their there these they this to was were what when where which "
+                      "who whom whose why will with".split())
+
+
+def _mentions(text: str) -> Dict[str, List[str]]:
+    """Names and numbers by kind: 'name', 'year' (1000-2099), 'number<digits>'."""
+    out: Dict[str, List[str]] = {}
+    for m in _NAME.finditer(text):
+        first = m.group(0).split()[0].lower()
+        before = text[: m.start()].rstrip()[-1:]
+        if before in ("", ".", "!", "?", ":", '"', "(") or first in _FUNCTION_WORDS:
+            continue  # a sentence's first word is capitalised whatever it is
+        out.setdefault("name", []).append(m.group(0))
+    for m in _NUMBER.findall(text):
+        digits = m.replace(",", "")
+        kind = "year" if len(digits) == 4 and 1000 <= int(digits) <= 2099 else f"number{len(digits)}"
+        out.setdefault(kind, []).append(m)
+    return out
+
+
+def entity_swap_negatives(
+    paragraphs: Sequence[SquadParagraph], fraction: float, seed: int = 0
+) -> List[SquadParagraph]:
+    """For a `fraction` of answerable questions, the question with one of its
+    names or numbers swapped for one from another paragraph of the same
+    article that its own paragraph never mentions ("When did the Lisbon office
+    open?" -> "When did the Toronto office open?"), asked of its own paragraph.
+    The wording still matches the answer's sentence but the paragraph no longer
+    answers it: the commonest kind of SQuAD 2.0's written unanswerable questions.
+    Returns copies of the paragraphs holding only such questions."""
+    if fraction <= 0:
+        return []
+    rng = random.Random(seed)
+    by_title: Dict[str, List[int]] = {}
+    for i, p in enumerate(paragraphs):
+        by_title.setdefault(p.title, []).append(i)
+    found = [_mentions(p.context) for p in paragraphs]
+    out: List[SquadParagraph] = []
+    for i, p in enumerate(paragraphs):
+        made = []
+        for q in p.questions:
+            if not q.answers or rng.random() >= fraction:
+                continue
+            mentions = _mentions(q.question)
+            kinds = [(k, m) for k, ms in mentions.items() for m in ms if mentions_any(p.context, [m])]
+            if not kinds:
+                continue
+            kind, old = rng.choice(kinds)
+            others = [j for j in by_title[p.title] if j != i] or list(range(len(paragraphs)))
+            pool = sorted({m for j in others for m in found[j].get(kind, [])})
+            rng.shuffle(pool)
+            new = next((m for m in pool if m != old and not mentions_any(p.context, [m])), None)
+            if new is None:
+                continue
+            made.append(SquadQuestion(q.id + SWAP_SUFFIX, q.question.replace(old, new, 1), []))
+        if made:
+            out.append(SquadParagraph(p.title, p.context, made))
+    return out

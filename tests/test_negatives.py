@@ -6,6 +6,8 @@ import sys
 from spacy_spanqa.negatives import (
     ON_TOPIC_SUFFIX,
     RETRIEVAL_SUFFIX,
+    SWAP_SUFFIX,
+    entity_swap_negatives,
     mentions_any,
     on_topic_negatives,
     retrieval_negatives,
@@ -74,6 +76,20 @@ def test_retrieval_negative_is_another_paragraph_without_any_gold_answer():
     assert by_question["0-0" + RETRIEVAL_SUFFIX].context == PARAGRAPHS[1][1]
 
 
+def test_swap_negative_asks_about_a_name_or_number_the_paragraph_never_mentions():
+    ps = paragraphs()
+    made = entity_swap_negatives(ps, 1.0)
+    by_question = {q.id: (p, q) for p in made for q in p.questions}
+    lisbon = by_question["0-0" + SWAP_SUFFIX]  # "When did the Lisbon office open?"
+    assert lisbon[1].question in ("When did the Toronto office open?", "When did the Lisbon office open?".replace("Lisbon", "Tagus"))
+    for qid, (p, q) in by_question.items():
+        source = ps[int(qid.split("-")[0])]
+        original = next(o for o in source.questions if o.id == qid[: -len(SWAP_SUFFIX)])
+        assert p.context == source.context and q.question != original.question and not q.answers
+        swapped_in = [w for w in q.question.split() if w not in original.question.split()]
+        assert swapped_in and not mentions_any(p.context, [" ".join(swapped_in).strip("?")])
+
+
 def test_mentions_any_compares_like_the_squad_metric():
     assert mentions_any("It opened in The Year 2019!", ["the year 2019"])
     assert not mentions_any("It opened in 20190.", ["2019"])
@@ -107,5 +123,5 @@ def test_split_writes_train_and_half_unanswerable_dev_sets_reproducibly(tmp_path
     gold = {q.id: [t for t, _ in q.answers] for p in read_squad(a / "dev_kb.json") for q in p.questions}
     for p in dev:
         for q in p.questions:
-            if not q.answers:
+            if not q.answers and not q.id.endswith(SWAP_SUFFIX):  # a swap keeps its own paragraph
                 assert not mentions_any(p.context, gold[q.id.rsplit("-neg-", 1)[0]])
