@@ -27,8 +27,8 @@ from pathlib import Path
 from queue import Empty
 from typing import Dict, List, Tuple
 
-from spacy_spanqa.bm25 import BACKENDS, BM25Index
-from spacy_spanqa.knowledge_base import Passage
+from spacy_spanqa.results import Passage
+from spacy_spanqa.retrieval.bm25 import BACKENDS, BM25Index
 from spacy_spanqa.squad import read_squad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squadshifts"
