@@ -17,9 +17,9 @@ def test_result_types_import_neither_spacy_nor_torch():
 
 def test_old_import_paths_give_the_same_classes():
     import spacy_spanqa
-    from spacy_spanqa import data_classes, knowledge_base, qa
+    from spacy_spanqa import knowledge_base, qa
 
-    assert data_classes.Answer is Answer and qa.QAResult is QAResult and qa.RetrievedPassage is RetrievedPassage
+    assert qa.QAResult is QAResult and qa.RetrievedPassage is RetrievedPassage
     assert knowledge_base.Passage is Passage
     assert spacy_spanqa.Answer is Answer and spacy_spanqa.Passage is Passage and spacy_spanqa.QAResult is QAResult
 
