@@ -116,9 +116,30 @@ def test_python_m_bot_wires_socket_mode_end_to_end(api, tmp_path, monkeypatch, r
     result = CliRunner().invoke(bot_cli.cli, ["--index", str(index), "--top-k", "3", "--runtime", "int8"], env=env)
     assert result.exit_code == 0, result.output
     assert len(started) == 1 and started[0].app_token == APP_TOKEN
-    assert loaded == {"index": index, "model": None, "top_k": 3, "runtime": "int8"}
+    assert loaded == {"index": str(index), "model": None, "top_k": 3, "runtime": "int8"}
     assert (tmp_path / "feedback.sqlite").exists()
     assert api.calls_to("auth.test") and not api.calls_to("apps.connections.open")
+
+
+def test_a_milvus_server_url_is_passed_through_as_the_index(api, tmp_path, monkeypatch, restore_logging):
+    fake_qa = types.ModuleType("spacy_spanqa.qa")
+    loaded = {}
+
+    def question_answerer(index, model=None, top_k=5, runtime=None, collection=None):
+        loaded.update(index=index, collection=collection)
+        return FakeAnswerer()
+
+    fake_qa.QuestionAnswerer = question_answerer
+    monkeypatch.setitem(sys.modules, "spacy_spanqa.qa", fake_qa)
+    monkeypatch.setattr(SocketModeHandler, "start", lambda self: None)
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": api.url, "SLACK_SIGNING_SECRET": None}
+    url = "http://127.0.0.1:19530"
+    no_db = CliRunner().invoke(bot_cli.cli, ["--index", url], env=env)
+    assert no_db.exit_code == 2 and "give --database" in no_db.output and not loaded
+    db = str(tmp_path / "bot.sqlite")
+    result = CliRunner().invoke(bot_cli.cli, ["--index", url, "--collection", "handbook", "--database", db], env=env)
+    assert result.exit_code == 0, result.output
+    assert loaded == {"index": url, "collection": "handbook"}
 
 
 def test_rejected_bot_token_is_reported_without_a_traceback(api, tmp_path, restore_logging):

@@ -45,13 +45,16 @@ def require_bot_extra(*modules: str) -> None:
 @cli.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
-    index: Optional[Path] = typer.Option(None, "--index", envvar="SPANQA_INDEX", help="BM25 index built by `spanqa index`."),
+    index: Optional[str] = typer.Option(
+        None, "--index", envvar="SPANQA_INDEX",
+        help="What `spanqa index` built: a BM25 index folder, a Milvus Lite .db file, or a Milvus server URL (http://host:19530).",
+    ),
     model: Optional[str] = typer.Option(
         None, "--model", envvar="SPANQA_MODEL", help="Reader: pipeline dir or Hugging Face QA checkpoint (default: the shipped one)."
     ),
     top_k: int = typer.Option(5, "--top-k", min=1, help="Passages retrieved and read per question."),
     collection: Optional[str] = typer.Option(
-        None, "--collection", envvar="SPANQA_COLLECTION", help="Milvus collection when --index is a .db path (default: spanqa)."
+        None, "--collection", envvar="SPANQA_COLLECTION", help="Milvus collection when --index is a .db path or a URL (default: spanqa)."
     ),
     runtime: Optional[str] = typer.Option(
         None, "--runtime", envvar="SPANQA_RUNTIME",
@@ -88,8 +91,11 @@ def serve(
         raise fail(f"Unknown --log-level {log_level!r}; use DEBUG, INFO, WARNING or ERROR.")
     if index is None:
         raise fail("--index is required: pass the index built by `spanqa index`, or set SPANQA_INDEX.")
-    if not index.exists():
+    remote = index.startswith(("http://", "https://"))
+    if not remote and not Path(index).exists():
         raise fail(f"There is no index at {index}; build one with `spanqa index`.")
+    if remote and database is None:
+        raise fail("With a Milvus server URL as --index, give --database (a SQLite file or a PostgreSQL URL) for the bot's answers and feedback.")
 
     client = settings.web_client()
     try:
