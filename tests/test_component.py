@@ -18,7 +18,7 @@ def test_add_pipe_works_from_entry_points_without_importing_the_package():
         "import spacy, sys; nlp = spacy.blank('en'); nlp.add_pipe('span_qa');"
         "assert 'spacy_spanqa' in sys.modules; print(nlp.pipe_names)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "span_qa" in out.stdout
 
@@ -106,7 +106,7 @@ def test_to_disk_and_load_in_a_fresh_process_give_identical_answers(tiny_model_d
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": ""}
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "pipeline")],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True, text=True, timeout=600, env=env,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
