@@ -171,7 +171,7 @@ def test_wheel_installed_outside_the_repository_answers_and_runs_the_bot(built, 
     # A plain install (no train, bot or milvus packages) answers offline.
     answer = run(str(venv / "bin" / "spanqa"), "ask", "How many vacation days do new hires get?", "--json")
     answer = json.loads(answer.stdout)
-    assert "25 days" in answer["answer"] and answer["source"]["path"] == "faq.md", answer
+    assert answer["answer"].split()[0] == "25" and answer["source"]["path"] == "faq.md", answer
 
     # The bot without its extra says which to install, in one sentence.
     missing = run(str(venv / "bin" / "spanqa-bot"), "--index", str(tmp_path), check=False)
