@@ -1,7 +1,6 @@
 """The `spanqa` command line: index, ask, evaluate, convert, split, export-hf."""
 import json
 import os
-import sys
 from pathlib import Path
 from typing import List, Optional
 

@@ -1,13 +1,12 @@
-"""SQuAD v1.1/v2.0 data: reading and checking files, the spaCy corpus reader,
-and the official SQuAD exact-match / F1 metric."""
+"""SQuAD v1.1/v2.0 data: reading, checking and writing files, the spaCy corpus
+reader, and paragraph splits. The official metric is in reader/metric.py."""
 import collections
 import json
 import re
-import string
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.training import Example
