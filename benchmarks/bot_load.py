@@ -1,7 +1,7 @@
 """Load test of the Slack bot: a burst of concurrent @-mentions over signed HTTP.
 
 Starts `python -m bot` in HTTP mode on free ports of 127.0.0.1, with the real
-QuestionAnswerer, against a mock Slack Web API (tests/bot_helpers.py) in this
+QuestionAnswerer, against a mock Slack Web API (tests/bot/mock_slack.py) in this
 process; fires N app_mention events at once; measures for each the time until
 the bot's HTTP acknowledgement (Slack's limit: 3 s) and until its answer
 (chat.postMessage in the question's thread) reaches the mock; checks every
@@ -32,19 +32,10 @@ from pathlib import Path
 from typing import List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the tests package: the mock Slack API and the PostgreSQL server
 
-from bot_helpers import (  # noqa: E402
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    MockSlackAPI,
-    PostgresServer,
-    PostgresUnavailable,
-    app_mention,
-    free_port,
-    next_ts,
-    send_event,
-)
+from tests.bot.mock_slack import BOT_TOKEN, SIGNING_SECRET, MockSlackAPI, app_mention, next_ts, send_event  # noqa: E402
+from tests.bot.processes import PostgresServer, PostgresUnavailable, free_port  # noqa: E402
 
 SLACK_ACK_LIMIT = 3.0
 QUESTIONS = [
@@ -67,7 +58,7 @@ def percentile(values: List[float], q: float) -> float:
 
 
 def build_example_index(folder: Path) -> Path:
-    from spacy_spanqa.bm25 import BM25Index
+    from spacy_spanqa.retrieval.bm25 import BM25Index
 
     path = folder / "example_kb.idx"
     BM25Index.build(ROOT / "spacy_spanqa" / "example_kb", path, progress=False)

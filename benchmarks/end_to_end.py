@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from spacy_spanqa.retrieval.bm25 import BM25Index
-from spacy_spanqa.qa import QuestionAnswerer, load_reader
-from spacy_spanqa.reader.metric import squad_evaluate
-from spacy_spanqa.squad import read_squad, split_paragraphs
+from spacy_spanqa.qa import QuestionAnswerer, load_reader, rank_answers
+from spacy_spanqa.squad.format import read_squad
+from spacy_spanqa.squad.metric import squad_evaluate
+from spacy_spanqa.squad.splits import split_paragraphs
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 
@@ -54,7 +55,7 @@ def main():
 
         # Retrieval recall: is a passage of the gold paragraph in the top k?
         hits = index.search_many(questions, 25)
-        docs = [[p.id.rsplit("#", 1)[0] for p, _ in found] for found in hits]
+        docs = [[p.document_id for p, _ in found] for found in hits]
         for k in (1, 5, 20):
             recall = sum(gold_doc[id(p)] in d[:k] for (_, p), d in zip(items, docs)) / len(items)
             print(f"retrieval recall@{k}: {recall:.3f}")
@@ -68,18 +69,18 @@ def main():
         # End to end: read the top-k passages once, rank answers several ways.
         top = [found[: args.top_k] for found in hits]
         # Questions whose gold paragraph is removed from the results: the right answer is "no answer".
-        negatives = [[(p, s) for p, s in found if p.id.rsplit("#", 1)[0] != gold_doc[id(par)]][: args.top_k]
+        negatives = [[(p, s) for p, s in found if p.document_id != gold_doc[id(par)]][: args.top_k]
                      for found, (_, par) in zip(hits, items)]
         pairs = [(p.text, q) for found, q in zip(top + negatives, questions + questions) for p, _ in found]
         answers = iter(reader.answer_pairs(pairs, no_answer_threshold=0.0))
-        read = [[(next(answers), p, s) for p, s in found] for found in top + negatives]
+        read = [[next(answers) for _ in found] for found in top + negatives]
         pos, neg = read[: len(items)], read[len(items):]
+
         def rank(t):
             """Rank as QuestionAnswerer does, the reader's threshold at t: (answerable F1, share of gold-removed refused)."""
-            kept = lambda r: [(a, p, s) for a, p, s in r if a.score >= t]  # noqa: E731
-            results = [qa._rank(q, kept(r), f) for q, r, f in zip(questions, pos, top)]
+            results = [rank_answers(q, r, f, qa.bm25_weight, t) for q, r, f in zip(questions, pos, top)]
             ev = squad_evaluate(golds, {q.id: (r.answer.text if r.answer else "") for (q, _), r in zip(items, results)})
-            refused = sum(qa._rank(q, kept(r), f).answer is None for q, r, f in zip(questions, neg, negatives))
+            refused = sum(rank_answers(q, r, f, qa.bm25_weight, t).answer is None for q, r, f in zip(questions, neg, negatives))
             return ev, refused / len(items)
 
         print(f"\nend to end, top-{args.top_k} passages (threshold 0):")

@@ -9,9 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from spacy_spanqa.evaluation import read_questions, score_outputs
+from spacy_spanqa.squad.evaluation import read_questions, score_outputs
 from spacy_spanqa.reader.loading import get_span_qa, load_reader
-from spacy_spanqa.squad import read_squad
+from spacy_spanqa.squad.format import read_squad
 
 
 def main():

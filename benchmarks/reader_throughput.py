@@ -19,8 +19,9 @@ from transformers import pipeline
 
 from spacy_spanqa.reader.model import get_tokenizer, get_transformer
 from spacy_spanqa.reader.loading import get_span_qa, load_reader
-from spacy_spanqa.reader.metric import squad_evaluate
-from spacy_spanqa.squad import read_squad, split_paragraphs
+from spacy_spanqa.squad.metric import squad_evaluate
+from spacy_spanqa.squad.format import read_squad
+from spacy_spanqa.squad.splits import split_paragraphs
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 

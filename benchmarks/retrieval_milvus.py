@@ -35,9 +35,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from retrieval import load_squadshifts, make_passages  # noqa: E402  (benchmarks/retrieval.py)
 
 from spacy_spanqa.retrieval import sync_index  # noqa: E402
-from spacy_spanqa.retrieval.knowledge_base import Document, split_passages  # noqa: E402
-from spacy_spanqa.reader.metric import squad_evaluate
-from spacy_spanqa.squad import read_squad, split_paragraphs  # noqa: E402
+from spacy_spanqa.retrieval.documents import Document  # noqa: E402
+from spacy_spanqa.retrieval.passages import split_passages  # noqa: E402
+from spacy_spanqa.squad.format import read_squad  # noqa: E402
+from spacy_spanqa.squad.metric import squad_evaluate  # noqa: E402
+from spacy_spanqa.squad.splits import split_paragraphs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squadshifts"
 PER_FILE = 100
@@ -95,7 +97,7 @@ def quality(args, work: Path) -> None:
         retriever, build_s = timed(lambda: sync_index(kb, index, **settings))
         retrievers[name] = retriever
         found, batch_s = timed(lambda: retriever.search_many(questions, 20))
-        docs = [[p.id.rsplit("#", 1)[0] for p, _ in hits] for hits in found]
+        docs = [[p.document_id for p, _ in hits] for hits in found]
         recall = {k: sum(doc_of[id(p)] in d[:k] for (_, p), d in zip(items, docs)) / len(items) for k in (1, 5, 20)}
         rows[name] = {"passages": len(retriever), "build_s": build_s, "passages_per_s": len(retriever) / build_s,
                       **{f"recall@{k}": v for k, v in recall.items()},
@@ -115,7 +117,8 @@ def quality(args, work: Path) -> None:
 
 
 def end_to_end(args, items, retrievers) -> None:
-    from spacy_spanqa.qa import QuestionAnswerer, load_reader
+    from spacy_spanqa.qa import QuestionAnswerer
+    from spacy_spanqa.reader.loading import load_reader
 
     items = items[: args.end_to_end]
     golds = {q.id: [t for t, _ in q.answers] for q, _ in items}

@@ -22,7 +22,7 @@ from thinc.api import Adam, warmup_linear
 
 from spacy_spanqa.reader.loading import get_span_qa, load_reader
 from spacy_spanqa.reader.model import get_tokenizer, get_transformer
-from spacy_spanqa.squad import create_squad_reader
+from spacy_spanqa.reader.corpus import create_squad_reader
 
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 VARIANTS = {

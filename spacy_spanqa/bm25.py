@@ -1,6 +1,4 @@
-"""Moved to `spacy_spanqa.retrieval.bm25`; this name keeps old imports working (the same module object)."""
-import sys
+"""Moved in 0.2 to `spacy_spanqa.retrieval.bm25`; names imported from here warn, and the path goes away in 0.4."""
+from ._moved import moved
 
-from .retrieval import bm25 as _moved
-
-sys.modules[__name__] = _moved
+__getattr__ = moved(__name__, {"IndexSettings": "spacy_spanqa.retrieval.settings", "*": "spacy_spanqa.retrieval.bm25"})

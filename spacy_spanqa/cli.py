@@ -1,4 +1,8 @@
-"""The `spanqa` command line: index, ask, evaluate, convert, split, export-hf."""
+"""The `spanqa` command line: index, ask, evaluate, calibrate, convert, split, export-hf.
+
+Thin commands: each checks its arguments, calls the library and prints. The
+options it shares with `spanqa-bot` are declared once in `options.py`.
+"""
 import json
 import os
 from pathlib import Path
@@ -13,17 +17,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXAMPLE_KB = Path(__file__).parent / "example_kb"
-ModelOpt = typer.Option(
-    None, "--model", "-m",
-    help="Pipeline directory, installed pipeline package or Hugging Face QA checkpoint "
-    "(default: the reader shipped with spacy-spanqa).",
-)
+from .options import INDEX_HELP, collection_option, index_option, model_option, runtime_option, top_k_option
+from .retrieval.settings import IndexSettings, MilvusSettings
 
-RuntimeOpt = typer.Option(
-    None, "--runtime", help="CPU inference: torch, onnx (float32 ONNX Runtime, same answers) or "
-    "int8 (ONNX Runtime int8: faster, ~1 F1 lower). Default: the pipeline's setting.",
-)
+EXAMPLE_KB = Path(__file__).parent / "example_kb"
 
 
 def _cache_dir() -> Path:
@@ -37,39 +34,32 @@ def _default_index():
     return BM25Index.build(EXAMPLE_KB, _cache_dir() / "example_kb.idx", progress=False)
 
 
-IndexHelp = (
-    "a folder (the embedded BM25 index), a path ending in .db (Milvus Lite, in this process) "
-    "or http(s)://host:port (a Milvus server)"
-)
-CollectionOpt = typer.Option("spanqa", "--collection", help="Milvus collection (Milvus indexes only).")
-
 
 @app.command()
 def index(
     folder: Path = typer.Argument(..., help="Knowledge base folder (txt, md, html, pdf, json, jsonl, SQuAD)."),
-    index_path: str = typer.Option(..., "--index", "-i", help=f"Where to keep the index: {IndexHelp}."),
-    collection: str = CollectionOpt,
-    backend: str = typer.Option("bm25s", help="Folder index: bm25s (fast, default) or rank-bm25."),
+    index_path: str = typer.Option(..., "--index", "-i", help=f"Where to keep the index: {INDEX_HELP}."),
+    collection: str = collection_option(),
+    backend: str = typer.Option(IndexSettings.backend, help="Folder index: bm25s (fast, default) or rank-bm25."),
     analyzer: str = typer.Option(
-        "snowball", help="Milvus: snowball (the folder index's stemmed tokens, made here; measured best), "
+        MilvusSettings.analyzer, help="Milvus: snowball (the folder index's stemmed tokens, made here; measured best), "
         "standard (Milvus's, no stemming) or english (Milvus's stemming; a server only)."),
-    max_words: int = typer.Option(120, help="Word budget of a passage."),
-    k1: float = typer.Option(1.5, help="BM25 term-frequency saturation."),
-    b: float = typer.Option(0.75, help="BM25 length normalisation."),
-    stemming: bool = typer.Option(True, help="Folder index: Snowball-stem English words."),
+    max_words: int = typer.Option(IndexSettings.max_words, help="Word budget of a passage."),
+    k1: float = typer.Option(IndexSettings.k1, help="BM25 term-frequency saturation."),
+    b: float = typer.Option(IndexSettings.b, help="BM25 length normalisation."),
+    stemming: bool = typer.Option(IndexSettings.stemming, help="Folder index: Snowball-stem English words."),
     stopwords: bool = typer.Option(
-        False, help="Drop English stopwords (off: measured better recall; on: faster Milvus Lite queries)."),
+        IndexSettings.stopwords, help="Drop English stopwords (off: measured better recall; on: faster Milvus Lite queries)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was indexed as one JSON object."),
 ):
     """Index a folder of documents with BM25; re-runs only re-read changed files."""
-    from .retrieval.location import sync_index
-    from .retrieval.milvus import is_milvus_uri
+    from .retrieval.location import is_milvus_uri, sync_index
 
     if is_milvus_uri(index_path):
-        settings = dict(analyzer=analyzer, stopwords=stopwords, k1=k1, b=b, max_words=max_words)
+        settings = MilvusSettings(analyzer=analyzer, stopwords=stopwords, k1=k1, b=b, max_words=max_words)
     else:
-        settings = dict(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words)
-    idx = sync_index(folder, index_path, collection, progress=True, **settings)
+        settings = IndexSettings(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words)
+    idx = sync_index(folder, index_path, collection, progress=True, settings=settings)
     report = idx.report.to_dict() if idx.report else {}
     if as_json:
         typer.echo(json.dumps({**idx.describe(), "sync": report}, ensure_ascii=False))
@@ -82,18 +72,18 @@ def index(
 @app.command()
 def ask(
     question: Optional[str] = typer.Argument(None, help="The question."),
-    index_path: Optional[str] = typer.Option(
-        None, "--index", "-i", help=f"Index from `spanqa index`: {IndexHelp} (default: the example knowledge base)."
+    index_path: Optional[str] = index_option(
+        help=f"Index from `spanqa index`: {INDEX_HELP} (default: the example knowledge base)."
     ),
-    collection: str = CollectionOpt,
-    model: Optional[str] = ModelOpt,
-    top_k: int = typer.Option(5, "--top-k", "-k", help="Passages to retrieve and read."),
+    collection: str = collection_option(),
+    model: Optional[str] = model_option(),
+    top_k: int = top_k_option(),
     questions: Optional[Path] = typer.Option(
         None, "--questions", help="File of questions: one per line, or JSONL with a 'question' field."
     ),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one line per question)."),
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[str] = runtime_option(),
 ):
     """Answer questions from the knowledge base, with sources."""
     from .qa import QuestionAnswerer
@@ -150,7 +140,7 @@ def _format(result) -> str:
 @app.command()
 def evaluate(
     data: Path = typer.Option(..., "--data", "-d", help="SQuAD v1.1/v2.0 JSON file."),
-    model: Optional[str] = ModelOpt,
+    model: Optional[str] = model_option(),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write predictions {id: answer} here."),
     na_prob_file: Optional[Path] = typer.Option(
         None, "--na-prob-file", help="Write {id: probability of no answer} here (the official script's input)."
@@ -158,65 +148,49 @@ def evaluate(
     limit: int = typer.Option(0, help="Evaluate only the first N questions (0: all)."),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
-    runtime: Optional[str] = RuntimeOpt,
+    runtime: Optional[str] = runtime_option(),
 ):
     """Official SQuAD EM/F1 of a reader on a SQuAD file, the HasAns/NoAns split,
     the best no-answer threshold and the calibration table; prints one JSON object."""
-    from .evaluation import read_questions, score_outputs
-    from .reader.loading import get_span_qa, load_reader
-    from .squad import read_squad
+    from .reader.loading import load_reader
+    from .squad.evaluation import evaluate as evaluate_reader
+    from .squad.format import read_squad
 
     paragraphs = read_squad(data)
     nlp = load_reader(model, runtime)
-    reader = get_span_qa(nlp)
-    if threshold is None:
-        threshold = reader.cfg["no_answer_threshold"]
-    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size)
-    result, predictions, na_probs = score_outputs(outputs, golds, reader.score_margin, threshold)
+    result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size)
     if output is not None:
-        output.write_text(json.dumps(predictions, ensure_ascii=False), encoding="utf8")
+        output.write_text(json.dumps(result.predictions, ensure_ascii=False), encoding="utf8")
     if na_prob_file is not None:
-        na_prob_file.write_text(json.dumps(na_probs), encoding="utf8")
-    _print_calibration(result["calibration"])
-    typer.echo(json.dumps(_rounded(result)))
+        na_prob_file.write_text(json.dumps(result.na_probs), encoding="utf8")
+    _print_calibration(result.scores["calibration"])
+    typer.echo(json.dumps(_rounded(result.scores)))
 
 
 @app.command()
 def calibrate(
     data: Path = typer.Option(..., "--data", "-d", help="Held-out SQuAD file, ideally with unanswerable questions."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to save the calibrated pipeline."),
-    model: Optional[str] = ModelOpt,
+    model: Optional[str] = model_option(),
     limit: int = typer.Option(0, help="Use only the first N questions (0: all)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
 ):
     """Fit the reader's confidence (score_scale, score_bias) and its no-answer
     threshold (best F1) on held-out questions; save the pipeline with them."""
-    from .reader.calibration import RIGHT_F1, fit_scale_bias
-    from .evaluation import answer_f1, read_questions, score_outputs
-    from .reader.loading import get_span_qa, load_reader
-    from .squad import read_squad
+    from .reader.loading import load_reader
+    from .squad.evaluation import calibrate as calibrate_reader
+    from .squad.format import read_squad
 
     paragraphs = read_squad(data)
     nlp = load_reader(model)
-    reader = get_span_qa(nlp)
-    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size)
-    spans = [o for o in outputs if o.margin is not None]
-    before, _, _ = score_outputs(outputs, golds, reader.score_margin, reader.cfg["no_answer_threshold"])
-    scale, bias = fit_scale_bias([o.margin for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans])
-    settings = {"score_scale": scale, "score_bias": bias}
-    reader.cfg.update(settings)
-    fitted, _, _ = score_outputs(outputs, golds, reader.score_margin, 0.5)
-    settings["no_answer_threshold"] = fitted["best_f1_thresh"]
-    reader.cfg.update(settings)
-    nlp.get_pipe_config(reader.name).update(settings)  # config.cfg shows what cfg restores
-    after, _, _ = score_outputs(outputs, golds, reader.score_margin, settings["no_answer_threshold"])
+    report = calibrate_reader(nlp, paragraphs, limit=limit, batch_size=batch_size)
     output.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output)
-    _print_calibration(after["calibration"])
+    _print_calibration(report.after["calibration"])
     keys = ("f1", "HasAns_f1", "NoAns_f1", "NoAns_refused", "ece")
     typer.echo(json.dumps(_rounded({
-        **settings, "questions": len(outputs),
-        "before": {k: before.get(k) for k in keys}, "after": {k: after.get(k) for k in keys},
+        **report.calibration.to_dict(), "questions": report.questions,
+        "before": {k: report.before.get(k) for k in keys}, "after": {k: report.after.get(k) for k in keys},
     })))
 
 
@@ -246,7 +220,7 @@ def convert(
     from spacy.tokens import DocBin
 
     from .reader.extensions import ensure_extensions
-    from .squad import read_squad
+    from .squad.format import read_squad
 
     ensure_extensions()
     nlp = spacy.blank("en")
@@ -292,66 +266,21 @@ def split(
     question per answerable one: a third of each kind), and the mixed
     `dev_all.json` / `dev_all_negatives.json`.
     """
-    import random
+    from .squad.splits import make_splits
 
-    from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
-    from .squad import add_unanswerable, read_squad, split_paragraphs, write_squad
-
-    dev_dir.mkdir(parents=True, exist_ok=True)
-    train, dev_all, dev_all_neg = [], [], []
-    counts = {"answerable": 0, "on-topic": 0, "retrieval": 0, "swap": 0, "same-article": 0}
-    for n, path in enumerate(inputs):
-        tr, dv = split_paragraphs(read_squad(path), dev_fraction, seed=seed)
-        name = path.stem.replace("_v1.0", "")
-        write_squad(dv, dev_dir / f"dev_{name}.json", version="v2.0")
-        dev_neg = dv + _dev_negatives(dv, seed + n)
-        random.Random(seed + n).shuffle(dev_neg)
-        write_squad(dev_neg, dev_dir / f"dev_{name}_negatives.json")
-        topic = on_topic_negatives(tr, on_topic, seed=seed + n)
-        found = retrieval_negatives(tr, retrieval, seed=seed + 100 + n)
-        swapped = entity_swap_negatives(tr, swap, seed=seed + 200 + n)
-        counts["answerable"] += sum(1 for p in tr for q in p.questions if q.answers)
-        counts["on-topic"] += sum(len(p.questions) for p in topic)
-        counts["retrieval"] += sum(len(p.questions) for p in found)
-        counts["swap"] += sum(len(p.questions) for p in swapped)
-        train += tr + topic + found + swapped
-        dev_all += dv
-        dev_all_neg += dev_neg
-        typer.echo(f"{path.name}: {len(tr)} train / {len(dv)} dev paragraphs", err=True)
-    before = sum(len(p.questions) for p in train)
-    train = add_unanswerable(train, unanswerable, seed=1)
-    counts["same-article"] = sum(len(p.questions) for p in train) - before
-    random.Random(seed).shuffle(train)
-    write_squad(train, train_out)
-    random.Random(2).shuffle(dev_all)  # mixed dev sets, so a `limit` in the dev reader samples every input
-    random.Random(3).shuffle(dev_all_neg)
-    write_squad(dev_all, dev_dir / "dev_all.json")
-    write_squad(dev_all_neg, dev_dir / "dev_all_negatives.json")
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
-    typer.echo(f"train: {summary}; dev: {sum(len(p.questions) for p in dev_all)} questions", err=True)
-
-
-def _dev_negatives(paragraphs, seed: int):
-    """One generated unanswerable question per answerable dev question, a third
-    of each kind (on-topic, swapped name or number, retrieval); retrieval where
-    the others cannot be made. The retrieval pool is the dev paragraphs only."""
-    from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
-    from .squad import SquadParagraph
-
-    def only(keep):
-        return [SquadParagraph(p.title, p.context, [q for i, q in enumerate(p.questions) if keep(i, q)])
-                for p in paragraphs]
-
-    made = on_topic_negatives(only(lambda i, q: i % 3 == 0), 1.0, seed=seed)
-    made += entity_swap_negatives(only(lambda i, q: i % 3 == 1), 1.0, seed=seed)
-    done = {q.id.rsplit("-neg-", 1)[0] for p in made for q in p.questions}
-    return made + retrieval_negatives(only(lambda i, q: q.id not in done), 1.0, seed=seed)
+    counts = make_splits(
+        inputs, train_out, dev_dir, dev_fraction=dev_fraction, on_topic=on_topic, retrieval=retrieval,
+        swap=swap, unanswerable=unanswerable, seed=seed,
+    )
+    for name, n_train, n_dev in counts.per_input:
+        typer.echo(f"{name}: {n_train} train / {n_dev} dev paragraphs", err=True)
+    typer.echo(counts.summary(), err=True)
 
 
 @app.command("export-hf")
 def export_hf(
     output: Path = typer.Argument(..., help="Directory for the Hugging Face model and tokenizer."),
-    model: Optional[str] = ModelOpt,
+    model: Optional[str] = model_option(),
 ):
     """Export a reader's weights as a Hugging Face QA checkpoint."""
     from .reader.model import get_tokenizer, get_transformer

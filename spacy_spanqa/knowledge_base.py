@@ -1,6 +1,6 @@
-"""Moved to `spacy_spanqa.retrieval.knowledge_base`; this name keeps old imports working (the same module object)."""
-import sys
+"""Moved in 0.2 to `spacy_spanqa.retrieval`, and split in 0.3 into `retrieval.documents` and
+`retrieval.passages`; names imported from here warn, and the path goes away in 0.4."""
+from ._moved import moved
+from .retrieval.knowledge_base import NEW_HOMES
 
-from .retrieval import knowledge_base as _moved
-
-sys.modules[__name__] = _moved
+__getattr__ = moved(__name__, NEW_HOMES)

@@ -1,17 +1,22 @@
-"""Question answering over a knowledge base: a retriever (BM25 or Milvus), then the span_qa reader.
+"""Question answering over a knowledge base: retrieve passages, read each with
+the span_qa reader, rank the answers (`rank_answers`).
 
-This is the one object the CLI and the Slack bot use.
+`QuestionAnswerer` is the one object the CLI and the Slack bot use.
 """
 import math
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from spacy.language import Language
 
 from .reader.loading import DEFAULT_MODEL_DIR, get_span_qa, load_reader  # noqa: F401 (public here too)
 from .results import Answer, Passage, QAResult, RetrievedPassage
-from .retrieval.location import DEFAULT_COLLECTION, open_retriever
-from .reader.metric import normalize_answer
+from .retrieval.location import IndexLike, open_retriever
+from .retrieval.settings import DEFAULT_COLLECTION, DEFAULT_TOP_K
+from .squad.metric import normalize_answer
+
+DEFAULT_BM25_WEIGHT = 2.0  # benchmarks/end_to_end.py: F1 58.1 at 0, 58.8 at 2.0
+
 
 class QuestionAnswerer:
     """Holds a retriever and a reader; answers questions with sources.
@@ -23,19 +28,17 @@ class QuestionAnswerer:
     top_k: passages retrieved and read per question.
     no_answer_threshold: below this reader score the result is "no answer"
         (None: the reader's own setting).
-    bm25_weight: adds `bm25_weight * bm25 / max_bm25` to the reader's log-odds
-        when ranking answers from different passages; 2.0 measured best
-        (benchmarks/end_to_end.py: F1 58.1 at 0, 58.8 at 2.0); 0: reader only.
+    bm25_weight: see `rank_answers`; 0: reader only.
     collection: the Milvus collection (Milvus indexes only).
     """
 
     def __init__(
         self,
-        index,
+        index: IndexLike,
         model: Union[str, Path, Language, None] = None,
-        top_k: int = 5,
+        top_k: int = DEFAULT_TOP_K,
         no_answer_threshold: Optional[float] = None,
-        bm25_weight: float = 2.0,
+        bm25_weight: float = DEFAULT_BM25_WEIGHT,
         runtime: Optional[str] = None,
         collection: str = DEFAULT_COLLECTION,
     ):
@@ -47,11 +50,6 @@ class QuestionAnswerer:
             self.reader.cfg["no_answer_threshold"] if no_answer_threshold is None else no_answer_threshold
         )
         self.bm25_weight = bm25_weight
-
-    @property
-    def index(self):
-        """The retriever (its name before retrievers other than BM25Index)."""
-        return self.retriever
 
     def ask(self, question: str, top_k: Optional[int] = None) -> QAResult:
         return self.ask_many([question], top_k)[0]
@@ -72,25 +70,37 @@ class QuestionAnswerer:
             pairs = [(p.text, q) for q, found in zip(chunk, hits) for p, _ in found]
             answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=self.no_answer_threshold))
             for q, found in zip(chunk, hits):
-                read = [(next(answers), p, s) for p, s in found]
-                results.append(self._rank(q, read, found))
+                read = [next(answers) for _ in found]
+                results.append(rank_answers(q, read, found, self.bm25_weight))
         return results
 
-    def _rank(self, question: str, read, found) -> QAResult:
-        top_bm25 = max((s for _, s in found), default=0.0) or 1.0
-        scored = []
-        for answer, passage, bm25 in read:
-            if answer.no_answer:
-                continue
-            answer.passage = passage
-            # The calibrated score's log-odds plus a share of the retrieval evidence.
-            margin = _logit(answer.score) + self.bm25_weight * bm25 / top_bm25
-            scored.append((margin, answer))
-        scored.sort(key=lambda x: -x[0])
-        candidates = _drop_duplicates([a for _, a in scored])  # every one is above the threshold
-        best = candidates[0] if candidates else None
-        passages = [RetrievedPassage(p, float(s)) for p, s in found]
-        return QAResult(question.strip(), best, candidates[1:], passages)
+
+def rank_answers(
+    question: str,
+    answers: Sequence[Answer],
+    hits: Sequence[Tuple[Passage, float]],
+    bm25_weight: float = DEFAULT_BM25_WEIGHT,
+    threshold: float = 0.0,
+) -> QAResult:
+    """The result for `question` from the reader's answer over each retrieved passage.
+
+    answers[i] was read from hits[i] = (passage, retrieval score). No-answers and
+    answers scoring below `threshold` are dropped; the rest are ranked by the
+    calibrated score's log-odds plus `bm25_weight * score / best score` (a
+    share of the retrieval evidence), and de-duplicated (`drop_duplicates`).
+    """
+    top_score = max((s for _, s in hits), default=0.0) or 1.0
+    scored = []
+    for answer, (passage, score) in zip(answers, hits):
+        if answer.no_answer or answer.score < threshold:
+            continue
+        answer.passage = passage
+        scored.append((_logit(answer.score) + bm25_weight * score / top_score, answer))
+    scored.sort(key=lambda x: -x[0])
+    candidates = drop_duplicates([a for _, a in scored])
+    best = candidates[0] if candidates else None
+    passages = [RetrievedPassage(p, float(s)) for p, s in hits]
+    return QAResult(question.strip(), best, candidates[1:], passages)
 
 
 def _logit(p: float) -> float:
@@ -98,9 +108,10 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _drop_duplicates(answers: List[Answer]) -> List[Answer]:
-    """Keep the best of answers with the same normalised text or overlapping
-    the same characters of the same document (passages overlap by a sentence)."""
+def drop_duplicates(answers: Sequence[Answer]) -> List[Answer]:
+    """Keep the first (best) of answers with the same normalised text, or
+    overlapping the same characters of the same document (passages overlap
+    by a sentence, so one span can be read from two of them)."""
     kept: List[Answer] = []
     for a in answers:
         start = a.passage.start_char + a.start_char
@@ -109,7 +120,7 @@ def _drop_duplicates(answers: List[Answer]) -> List[Answer]:
         for b in kept:
             if normalize_answer(a.text) == normalize_answer(b.text):
                 dup = True
-            elif _document_id(a.passage) == _document_id(b.passage):
+            elif a.passage.document_id == b.passage.document_id:
                 b_start = b.passage.start_char + b.start_char
                 b_end = b.passage.start_char + b.end_char
                 dup = start < b_end and b_start < end
@@ -118,7 +129,3 @@ def _drop_duplicates(answers: List[Answer]) -> List[Answer]:
         if not dup:
             kept.append(a)
     return kept
-
-
-def _document_id(p: Passage) -> str:
-    return p.id.rsplit("#", 1)[0]

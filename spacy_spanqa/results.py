@@ -4,7 +4,7 @@ No spaCy or torch here, so the Slack bot and other front ends import these
 without loading the reader.
 """
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Protocol, Sequence
 
 if TYPE_CHECKING:  # only for the annotation: importing spaCy here would defeat the point
     from spacy.tokens import Span
@@ -12,7 +12,11 @@ if TYPE_CHECKING:  # only for the annotation: importing spaCy here would defeat 
 
 @dataclass
 class Passage:
-    """A retrievable piece of a document; `text` is `document.text[start_char:end_char]`."""
+    """A retrievable piece of a document; `text` is `document.text[start_char:end_char]`.
+
+    `document_id` names the document (a file, a JSON record, a SQuAD paragraph)
+    the passage was cut from; `id` is unique per passage.
+    """
 
     id: str
     text: str
@@ -22,12 +26,18 @@ class Passage:
     start_char: int
     end_char: int
     metadata: Dict[str, Any] = field(default_factory=dict)
+    document_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.document_id:  # passages stored before 0.3 have ids "<document id>#<n>"
+            self.document_id = self.id.rsplit("#", 1)[0]
 
     def to_dict(self) -> Dict[str, Any]:
         # Not dataclasses.asdict: its recursive deep copy dominated indexing time.
         return {
             "id": self.id, "text": self.text, "title": self.title, "path": self.path, "url": self.url,
             "start_char": self.start_char, "end_char": self.end_char, "metadata": dict(self.metadata),
+            "document_id": self.document_id,
         }
 
     @classmethod
@@ -42,6 +52,7 @@ class Passage:
             start_char=int(data.get("start_char", 0)),
             end_char=int(data.get("end_char", len(text))),
             metadata=dict(data.get("metadata") or {}),
+            document_id=str(data.get("document_id") or ""),
         )
 
 
@@ -114,6 +125,15 @@ class QAResult:
                 for r in self.passages
             ],
         }
+
+
+class Answerer(Protocol):
+    """What front ends (the CLI, the Slack bot) need: questions in, results out.
+    `QuestionAnswerer` is one; tests use light stand-ins."""
+
+    def ask(self, question: str, top_k: Optional[int] = None) -> QAResult: ...
+
+    def ask_many(self, questions: Sequence[str], top_k: Optional[int] = None) -> List[QAResult]: ...
 
 
 def _source(p: Passage) -> Dict[str, Optional[str]]:

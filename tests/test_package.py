@@ -16,7 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 
 import spacy_spanqa
-from conftest import make_nlp
+from tests.tiny_models import make_nlp
 
 TEXT = "Marie Curie was born in Warsaw in 1867. She won the Nobel Prize in 1903."
 QUESTIONS = ["Where was Marie Curie born?", "When did she win the Nobel Prize?", "Who?"]

@@ -17,11 +17,16 @@ def test_result_types_import_neither_spacy_nor_torch():
 
 def test_old_import_paths_give_the_same_classes():
     import spacy_spanqa
-    from spacy_spanqa import knowledge_base, qa
+    from spacy_spanqa import qa
 
     assert qa.QAResult is QAResult and qa.RetrievedPassage is RetrievedPassage
-    assert knowledge_base.Passage is Passage
     assert spacy_spanqa.Answer is Answer and spacy_spanqa.Passage is Passage and spacy_spanqa.QAResult is QAResult
+
+
+def test_passages_stored_before_document_id_get_it_from_their_id():
+    old = {"id": "policies.jsonl:3#2", "text": "t", "title": "", "path": "policies.jsonl", "url": None,
+           "start_char": 0, "end_char": 1}
+    assert Passage.from_dict(old).document_id == "policies.jsonl:3"
 
 
 def test_result_json_keeps_its_fields():

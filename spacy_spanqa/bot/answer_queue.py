@@ -12,27 +12,35 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, List, Union
+from typing import Callable, List, Tuple, Union
+
+from ..results import Answerer, QAResult
+from .settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING
 
 logger = logging.getLogger(__name__)
 
 # What a callback receives: the QAResult, or the exception that asking raised.
-Outcome = Union[Any, Exception]
+Outcome = Union[QAResult, Exception]
+# A queued question: its text, its callback, and when it was queued (time.monotonic()).
+Job = Tuple[str, Callable[[Outcome], None], float]
 _STOP = object()
 
 
 class AnswerQueue:
+    """Questions in, outcomes to callbacks: at most `max_batch` questions per
+    `ask_many` call, at most `max_pending` waiting (then `submit` says no)."""
+
     def __init__(
         self,
-        answerer: Any,
+        answerer: Answerer,
         *,
-        max_batch: int = 8,
-        max_pending: int = 200,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_pending: int = DEFAULT_MAX_PENDING,
         reply_threads: int = 4,
     ):
         self.answerer = answerer
         self.max_batch = max(1, max_batch)
-        self._jobs: "queue.Queue[Any]" = queue.Queue(maxsize=max_pending)
+        self._jobs: "queue.Queue[Union[Job, object]]" = queue.Queue(maxsize=max_pending)
         self._replies = ThreadPoolExecutor(max_workers=reply_threads, thread_name_prefix="spanqa-reply")
         self._worker = threading.Thread(target=self._run, name="spanqa-answerer", daemon=True)
         self._worker.start()

@@ -1,23 +1,25 @@
-"""Slack formatting: Block Kit messages for answers, and Slack text to plain questions.
+"""Block Kit: the bot's messages and modals (answers, feedback buttons, the
+correction form) and its short texts (hints, refusals, thanks).
 
 Everything here is pure (no Slack calls) so it can be tested on its own. It
-reads results through the public attributes of `spacy_spanqa.qa.QAResult`,
-`Answer` and `Passage` only. Feedback uses Slack's native feedback buttons
-(`context_actions` + `feedback_buttons`, from slack_sdk's models); clients or
-workspaces that reject them get the same votes as classic buttons.
+reads results through `spacy_spanqa.results` (`QAResult`, `Answer`, `Passage`).
+Feedback uses Slack's native feedback buttons (`context_actions` +
+`feedback_buttons`, from slack_sdk's models); clients or workspaces that
+reject them get the same votes as classic buttons.
 """
 import json
-import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonsElement
 from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 
+from .._moved import moved
+from ..results import Passage, QAResult, RetrievedPassage
 from .feedback import HELPFUL, NOT_HELPFUL
+from .slack_text import escape, link_target
 
-# Classic buttons: action_id FEEDBACK_ACTION_PREFIX + vote, value the answer id.
 # Native feedback buttons: action_id FEEDBACK_ACTION, value "vote:answer id".
-FEEDBACK_ACTION_PREFIX = "spanqa_feedback"
+# Classic buttons: action_id FEEDBACK_ACTION + "_" + vote, value the answer id.
 FEEDBACK_ACTION = "spanqa_feedback"
 CORRECT_ACTION = "spanqa_correct"
 CORRECTION_CALLBACK = "spanqa_correction"
@@ -32,59 +34,6 @@ Block = Dict[str, Any]
 
 
 # ---------------------------------------------------------------------------
-# Slack text <-> plain text
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-_ANGLE = re.compile(r"<([^<>]*)>")
-
-
-def question_from_text(text: Optional[str], bot_user_id: Optional[str] = None) -> str:
-    """The question in a Slack message: the bot's own mention removed, links,
-    channels and other mentions turned into their visible text, entities
-    unescaped and whitespace collapsed."""
-
-    def replace(match: "re.Match[str]") -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith("@"):
-            if bot_user_id and target[1:] == bot_user_id:
-                return " "
-            return "@" + (label or target[1:])
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
-        if target.startswith("!"):
-            # <!here>, <!channel>, <!subteam^ID|@team>, <!date^...|fallback>
-            return label or ("@" + target[1:].split("^", 1)[0])
-        return label or target
-
-    plain = _ANGLE.sub(replace, text or "")
-    return " ".join(unescape(plain).split())
-
-
-def looks_like_question(text: str) -> bool:
-    """True for a message that reads as a question: used for thread follow-ups,
-    so that "thanks!" in a thread the bot answered gets no reply."""
-    words = text.lower().split()
-    return "?" in text or bool(words) and words[0].strip(",") in _QUESTION_WORDS
-
-
-_QUESTION_WORDS = {
-    "who", "whom", "whose", "what", "when", "where", "which", "why", "how",
-    "is", "are", "was", "were", "do", "does", "did", "can", "could", "should",
-    "would", "will", "may", "must", "have", "has", "had", "and", "also",
-}
-
-
-# ---------------------------------------------------------------------------
 # Pieces of an answer
 
 
@@ -92,20 +41,19 @@ def percent(score: Optional[float]) -> str:
     return "n/a" if score is None else f"{round(float(score) * 100)}%"
 
 
-def _link_target(url: str) -> str:
-    # A link's target may not contain the characters that delimit it.
-    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+def source_label(passage: Passage) -> str:
+    """What a passage's source is called: its title, else its file path."""
+    return (passage.title or "").strip() or (passage.path or "").strip() or "untitled document"
 
 
-def source_mrkdwn(passage: Any) -> str:
+def source_mrkdwn(passage: Passage) -> str:
     """`<url|title>` when the passage has a URL, else the title in bold and the
     file path in code; the title falls back to the path."""
-    title = (getattr(passage, "title", None) or "").strip()
-    path = (getattr(passage, "path", None) or "").strip()
-    url = (getattr(passage, "url", None) or "").strip()
-    label = title or path or "untitled document"
+    path = (passage.path or "").strip()
+    url = (passage.url or "").strip()
+    label = source_label(passage)
     if url:
-        text = f"<{_link_target(url)}|{escape(label)}>"
+        text = f"<{link_target(url)}|{escape(label)}>"
     else:
         text = f"*{escape(label)}*"
     if path and path != label:
@@ -206,13 +154,13 @@ def feedback_actions(answer_id: str) -> Block:
         "elements": [
             {
                 "type": "button",
-                "action_id": f"{FEEDBACK_ACTION_PREFIX}_{HELPFUL}",
+                "action_id": f"{FEEDBACK_ACTION}_{HELPFUL}",
                 "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
                 "value": answer_id,
             },
             {
                 "type": "button",
-                "action_id": f"{FEEDBACK_ACTION_PREFIX}_{NOT_HELPFUL}",
+                "action_id": f"{FEEDBACK_ACTION}_{NOT_HELPFUL}",
                 "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
                 "value": answer_id,
             },
@@ -227,7 +175,7 @@ def parse_feedback_action(action: Dict[str, Any]) -> Tuple[str, str]:
     if action_id == FEEDBACK_ACTION and ":" in value:
         vote, _, answer_id = value.partition(":")
         return vote, answer_id
-    return action_id[len(FEEDBACK_ACTION_PREFIX) + 1:], value
+    return action_id[len(FEEDBACK_ACTION) + 1:], value
 
 
 def with_classic_feedback(blocks: List[Block]) -> List[Block]:
@@ -257,7 +205,7 @@ def _asked_by(user: Optional[str], question: str) -> List[Block]:
 
 
 def answer_message(
-    result: Any,
+    result: QAResult,
     answer_id: Optional[str] = None,
     asked_by: Optional[str] = None,
     read_with: Optional[str] = None,
@@ -283,7 +231,7 @@ def answer_message(
             blocks.append(_context("No document matched any word of the question."))
     else:
         answer_text = " ".join(answer.text.split()) or answer.text
-        text = f"Answer: {answer_text} (source: {getattr(answer.passage, 'title', None) or getattr(answer.passage, 'path', None) or 'untitled document'})"
+        text = f"Answer: {answer_text} (source: {source_label(answer.passage)})"
         blocks.append(_section(_bold(escape(answer_text))))
         blocks.append(_section(highlight_excerpt(answer.passage.text, answer.start_char, answer.end_char)))
         details = f"Source: {source_mrkdwn(answer.passage)}  ·  Confidence: {percent(answer.score)}"
@@ -298,7 +246,7 @@ def answer_message(
     return text, blocks
 
 
-def closest_sources(passages: Sequence[Any], limit: int = MAX_SOURCES) -> List[str]:
+def closest_sources(passages: Sequence[RetrievedPassage], limit: int = MAX_SOURCES) -> List[str]:
     """One bullet per distinct source document of the retrieved passages, best first."""
     lines, seen = [], set()
     for retrieved in passages:
@@ -439,3 +387,11 @@ def thread_title(question: str, limit: int = 60) -> str:
     """A short title for an AI-app thread: its first question."""
     flat = " ".join(question.split())
     return flat if len(flat) <= limit else _trim_end(flat[:limit]) + "…"
+
+
+# Slack text helpers lived here until 0.3.
+__getattr__ = moved(__name__, {
+    "unescape": "spacy_spanqa.bot.slack_text",
+    "question_from_text": "spacy_spanqa.bot.slack_text",
+    "looks_like_question": "spacy_spanqa.bot.slack_text",
+})

@@ -3,10 +3,13 @@
 Users vote Helpful / Not helpful on each answer; after "not helpful" they may
 give the right answer. Where that text occurs in a passage the bot read, it is
 a gold span with offsets. `squad_training_data` turns the stored feedback into
-SQuAD v2.0, which `spacy train` reads through `spacy_spanqa.SquadReader.v1`.
+SQuAD v2.0 (written by `spacy_spanqa.squad.format`), which `spacy train` reads
+through `spacy_spanqa.SquadReader.v1`.
 Pure functions over the rows `store.BotStore` returns.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..squad.format import SquadParagraph, SquadQuestion, squad_json
 
 HELPFUL = "helpful"
 NOT_HELPFUL = "not_helpful"
@@ -57,7 +60,13 @@ def _locate(wanted: str, context: str, exact: bool) -> Optional[Tuple[int, int]]
 
 
 def squad_training_data(rows: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-    """SQuAD v2.0 from `BotStore.training_rows()`:
+    """SQuAD v2.0 JSON (`squad.format.squad_json`) of `training_paragraphs(rows)`."""
+    return squad_json(training_paragraphs(rows), version="v2.0")
+
+
+def training_paragraphs(rows: Sequence[Dict[str, Any]]) -> List[SquadParagraph]:
+    """SQuAD paragraphs from `BotStore.training_rows()`, one per distinct
+    passage text, grouped by source title:
 
     - a correction found in a passage: that span is the gold answer; when it is
       in another passage than the one shown, the shown passage is confirmed
@@ -68,19 +77,17 @@ def squad_training_data(rows: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
       (a Helpful no-answer reply: the top passage is unanswerable).
     Corrections whose text is in none of the passages read are left out (they
     are in the report, for whoever maintains the documents)."""
-    articles: Dict[str, List[Dict[str, Any]]] = {}
+    articles: Dict[str, List[SquadParagraph]] = {}
 
     def add(passage: Dict[str, Any], qa_id: str, question: str, answer: Optional[Tuple[str, int]]) -> None:
-        qa = {"id": qa_id, "question": question, "answers": [], "is_impossible": answer is None}
-        if answer is not None:
-            qa["answers"] = [{"text": answer[0], "answer_start": answer[1]}]
+        asked = SquadQuestion(qa_id, question, [answer] if answer is not None else [])
         title = passage.get("title") or passage.get("path") or "untitled"
         paragraphs = articles.setdefault(title, [])
         for paragraph in paragraphs:
-            if paragraph["context"] == passage["text"]:
-                paragraph["qas"].append(qa)
+            if paragraph.context == passage["text"]:
+                paragraph.questions.append(asked)
                 return
-        paragraphs.append({"context": passage["text"], "qas": [qa]})
+        paragraphs.append(SquadParagraph(title, passage["text"], [asked]))
 
     for row in rows:
         passages = row["passages"]
@@ -104,8 +111,8 @@ def squad_training_data(rows: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
                 add(passage, row["id"], question, (passage["text"][start:end], start))
             elif shown is None:
                 add(passages[0], f"{row['id']}-none", question, None)
-    data = [{"title": title, "paragraphs": paragraphs} for title, paragraphs in articles.items()]
-    return {"version": "v2.0", "data": data}
+    # One article per title: its paragraphs are consecutive, as squad_json groups them.
+    return [paragraph for paragraphs in articles.values() for paragraph in paragraphs]
 
 
 def _usable_correction(fixes: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:

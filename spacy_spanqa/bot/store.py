@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ..results import Passage, QAResult
 from .feedback import VOTES
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ class BotStore:
 
     def record_answer(
         self,
-        result: Any,
+        result: QAResult,
         *,
         channel: Optional[str],
         thread_ts: Optional[str],
@@ -259,9 +260,9 @@ class BotStore:
             "question": result.question,
             "answer": answer.text if answer is not None else None,
             "score": float(answer.score) if answer is not None else None,
-            "source_title": getattr(passage, "title", None),
-            "source_path": getattr(passage, "path", None),
-            "source_url": getattr(passage, "url", None),
+            "source_title": passage.title if passage is not None else None,
+            "source_path": passage.path if passage is not None else None,
+            "source_url": passage.url if passage is not None else None,
             "channel": channel,
             "thread_ts": thread_ts,
             "asked_by": asked_by,
@@ -455,19 +456,14 @@ def _upsert(conn, table: Table, values: Dict[str, Any], keys: Sequence[str]):
     return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
-def _passage_dict(passage: Any) -> Dict[str, Any]:
-    return {
-        "id": getattr(passage, "id", None),
-        "title": getattr(passage, "title", None),
-        "path": getattr(passage, "path", None),
-        "url": getattr(passage, "url", None),
-        "text": getattr(passage, "text", ""),
-    }
+def _passage_dict(passage: Passage) -> Dict[str, Any]:
+    """What the store keeps of a passage read: enough to show it and to train on it."""
+    return {"id": passage.id, "title": passage.title, "path": passage.path, "url": passage.url, "text": passage.text}
 
 
-def _index_of(passage: Any, read: Sequence[Any]) -> Optional[int]:
+def _index_of(passage: Passage, read: Sequence[Passage]) -> Optional[int]:
     for i, other in enumerate(read):
-        if other is passage or (getattr(other, "id", None) == getattr(passage, "id", None) and other.text == passage.text):
+        if other is passage or (other.id == passage.id and other.text == passage.text):
             return i
     return None
 

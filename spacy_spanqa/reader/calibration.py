@@ -15,6 +15,20 @@ import numpy
 RIGHT_F1 = 0.5
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted confidence: score = sigmoid(score_scale * margin + score_bias), and
+    the no-answer threshold on that score (see `SpanQA.set_calibration`)."""
+
+    score_scale: float
+    score_bias: float
+    no_answer_threshold: float
+
+    def to_dict(self) -> dict:
+        return {"score_scale": self.score_scale, "score_bias": self.score_bias,
+                "no_answer_threshold": self.no_answer_threshold}
+
+
 def fit_scale_bias(margins: Sequence[float], right: Sequence[bool], l2: float = 1e-3) -> Tuple[float, float]:
     """Maximum-likelihood (scale, bias) of P(right) = sigmoid(scale * margin + bias),
     by Newton's method (two parameters; a small L2 keeps it finite on separable data)."""

@@ -1,21 +1,24 @@
 """The `span_qa` pipeline component: extractive question answering over Docs."""
 import threading
+import warnings
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from spacy.training import Example, validate_examples
 from spacy.util import registry
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from ..results import Answer
-from .decoding import decode_spans, span_score
+from .calibration import Calibration
+from .decoding import SpanCandidate, decode_spans, span_score
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
 from .onnx_reader import OnnxReader
-from .metric import score_qa
+from .scorer import score_qa
 from .windows import QAWindows, encode_windows, length_sorted_batches, pad_batch
 
 DEFAULT_CONFIG_STR = """
@@ -47,8 +50,7 @@ RUNTIMES = ("torch", "onnx", "int8")  # CPU inference; see SpanQA.use_runtime
         "score_scale": 1.0,
         "score_bias": 0.0,
         "batch_size": 8,
-        "quantize": False,
-        "onnx": False,
+        "runtime": "torch",
         "scorer": {"@scorers": "spacy_spanqa.qa_scorer.v1"},
     },
     default_score_weights={"qa_f1": 1.0, "qa_exact": 0.0},
@@ -67,9 +69,10 @@ def make_span_qa(
     score_scale: float,
     score_bias: float,
     batch_size: int,
-    quantize: bool,
-    onnx: bool,
+    runtime: str,
     scorer: Optional[Callable],
+    quantize: Optional[bool] = None,
+    onnx: Optional[bool] = None,
 ) -> "SpanQA":
     """Answer questions over Docs with a transformer QA model.
 
@@ -90,11 +93,13 @@ def make_span_qa(
     batch_size (int): Windows per forward pass at inference. Small batches of
         length-sorted windows keep activations in cache on CPU (8 measured
         faster than 32 here); raise it on GPU.
-    quantize (bool): Run CPU inference on an int8 ONNX Runtime copy of the model
-        (built on first use, in seconds; ignored on GPU).
-    onnx (bool): Run CPU inference on a float32 ONNX Runtime copy of the model
-        (fused attention; same answers; built on first use; ignored on GPU).
+    runtime (str): CPU inference by "torch", "onnx" (a float32 ONNX Runtime
+        copy of the model with fused attention: same answers) or "int8" (ONNX
+        Runtime int8: faster, ~1 F1 lower). The copies are built on first use,
+        in seconds; on GPU the model always runs in PyTorch.
     scorer (Optional[Callable]): Scores Examples; reports qa_exact and qa_f1.
+    quantize (Optional[bool]): Deprecated (0.2's name): true means runtime "int8".
+    onnx (Optional[bool]): Deprecated (0.2's name): true means runtime "onnx".
     """
     return SpanQA(
         nlp.vocab,
@@ -110,25 +115,76 @@ def make_span_qa(
         score_scale=score_scale,
         score_bias=score_bias,
         batch_size=batch_size,
-        quantize=quantize,
-        onnx=onnx,
+        runtime=runtime_from_flags(runtime, quantize=quantize, onnx=onnx),
         scorer=scorer,
     )
 
 
+def runtime_from_flags(runtime: str, *, quantize: Optional[bool] = None, onnx: Optional[bool] = None) -> str:
+    """The runtime that 0.2's `quantize` / `onnx` booleans meant, with a
+    DeprecationWarning when either is given; `runtime` when neither is true."""
+    if quantize is not None or onnx is not None:
+        warnings.warn(
+            "span_qa's `quantize` and `onnx` settings are deprecated (removal in 0.4): "
+            'set runtime = "int8", "onnx" or "torch" instead.',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    if quantize:
+        return "int8"
+    if onnx:
+        return "onnx"
+    return runtime
+
+
 class SpanQA(TrainablePipe):
     """Extractive QA: questions on `doc._.qa_questions` get answers in
-    `doc._.qa_answers` and `doc.spans[spans_key]`; `doc._.ask(q)` answers now."""
+    `doc._.qa_answers` and `doc.spans[spans_key]`; `doc._.ask(q)` answers now.
 
-    def __init__(self, vocab, model: Model, name: str = "span_qa", *, scorer=score_qa, **cfg):
-        if cfg.get("doc_stride", 0) >= cfg.get("max_seq_length", 1) // 2:
+    The keyword arguments are the factory's (see `make_span_qa`); they are
+    kept in `self.cfg`, which is saved with the pipeline.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "span_qa",
+        *,
+        spans_key: str,
+        max_seq_length: int,
+        doc_stride: int,
+        max_query_length: int,
+        max_answer_length: int,
+        n_best: int,
+        no_answer_threshold: float,
+        score_scale: float,
+        score_bias: float,
+        batch_size: int,
+        runtime: str = "torch",
+        scorer: Optional[Callable] = score_qa,
+    ):
+        if doc_stride >= max_seq_length // 2:
             raise ValueError("doc_stride must be less than half of max_seq_length.")
+        check_runtime(runtime)
         self.vocab = vocab
         self.model = model
         self.name = name
-        self.cfg = dict(cfg)
+        self.cfg = {
+            "spans_key": spans_key,
+            "max_seq_length": max_seq_length,
+            "doc_stride": doc_stride,
+            "max_query_length": max_query_length,
+            "max_answer_length": max_answer_length,
+            "n_best": n_best,
+            "no_answer_threshold": no_answer_threshold,
+            "score_scale": score_scale,
+            "score_bias": score_bias,
+            "batch_size": batch_size,
+            "runtime": runtime,
+        }
         self.scorer = scorer
-        self._onnx: Dict[bool, OnnxReader] = {}  # ONNX Runtime copies by `quantize`, built on first use
+        self._onnx: Dict[str, OnnxReader] = {}  # ONNX Runtime copies by runtime, built on first use
         self._onnx_lock = threading.Lock()
         ensure_extensions()
         register_reader(vocab, self)
@@ -154,10 +210,10 @@ class SpanQA(TrainablePipe):
             for (c, _), q, b in zip(pairs, questions, best)
         ]
 
-    def _best_spans(self, questions: List[str], contexts: List[str]) -> List[Optional[tuple]]:
-        """Best (margin, start_char, end_char) per pair; None for an empty context."""
+    def _best_spans(self, questions: List[str], contexts: List[str]) -> List[Optional[SpanCandidate]]:
+        """The best span of each pair; None for an empty context."""
         live = [i for i, c in enumerate(contexts) if c.strip()]
-        best: List[Optional[tuple]] = [None] * len(questions)
+        best: List[Optional[SpanCandidate]] = [None] * len(questions)
         if not live:
             return best
         found = self._read([questions[i] for i in live], [contexts[i] for i in live])
@@ -165,7 +221,7 @@ class SpanQA(TrainablePipe):
             best[i] = b
         return best
 
-    def _read(self, questions: List[str], contexts: List[str]) -> List[Optional[tuple]]:
+    def _read(self, questions: List[str], contexts: List[str]) -> List[Optional[SpanCandidate]]:
         windows = self._encode(questions, contexts)
         starts: List[Optional[numpy.ndarray]] = [None] * len(windows)
         ends: List[Optional[numpy.ndarray]] = [None] * len(windows)
@@ -186,25 +242,41 @@ class SpanQA(TrainablePipe):
             max_answer_length=self.cfg["max_answer_length"],
         )
 
+    @property
+    def runtime(self) -> str:
+        """How CPU inference runs: "torch", "onnx" or "int8" (see `make_span_qa`)."""
+        return self.cfg["runtime"]
+
     def use_runtime(self, runtime: str) -> None:
         """Run CPU inference by "torch", "onnx" (float32 ONNX Runtime, same
         answers) or "int8" (ONNX Runtime int8: faster, ~1 F1 lower)."""
         check_runtime(runtime)
-        self.cfg["onnx"] = runtime == "onnx"
-        self.cfg["quantize"] = runtime == "int8"
+        self.cfg["runtime"] = runtime
+
+    def set_calibration(self, calibration: Calibration, nlp: Optional[Language] = None) -> None:
+        """Use a fitted score (scale, bias) and no-answer threshold. With `nlp`,
+        its pipe config is updated too, so the saved config.cfg shows what cfg restores."""
+        settings = calibration.to_dict()
+        self.cfg.update(settings)
+        if nlp is not None:
+            nlp.get_pipe_config(self.name).update(settings)
 
     def _logits(self, batch: dict) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """Start/end logits of a padded batch: PyTorch (float16 autocast on GPU if
-        configured), or on CPU an ONNX Runtime session if `quantize` or `onnx` is set."""
+        configured), or on CPU an ONNX Runtime session when the runtime is onnx or int8."""
         transformer = get_transformer(self.model)
-        quantize = bool(self.cfg.get("quantize"))
-        if (quantize or self.cfg.get("onnx")) and transformer.device.type == "cpu":
+        runtime = self.cfg["runtime"]
+        if runtime != "torch" and transformer.device.type == "cpu":
             with self._onnx_lock:
-                if quantize not in self._onnx:
-                    self._onnx[quantize] = OnnxReader.from_transformer(transformer, list(batch), quantize)
-                session = self._onnx[quantize]
+                if runtime not in self._onnx:
+                    self._onnx[runtime] = OnnxReader.from_transformer(transformer, list(batch), runtime == "int8")
+                session = self._onnx[runtime]
             return session(batch)
         return predict_logits(transformer, batch, self.model.shims[0]._mixed_precision)
+
+    def _weights_changed(self) -> None:
+        """New weights (loaded or trained): the ONNX Runtime copies are rebuilt on next use."""
+        self._onnx = {}
 
     def _encode(self, questions, contexts, answers=None) -> QAWindows:
         return encode_windows(
@@ -218,12 +290,11 @@ class SpanQA(TrainablePipe):
         )
 
     def _make_answer(
-        self, context: Context, question, best: Optional[tuple], qid=None, threshold=None
+        self, context: Context, question, best: Optional[SpanCandidate], qid=None, threshold=None
     ) -> Answer:
         if best is None:
             return Answer(question, "", 0.0, no_answer=True, question_id=qid)
-        margin, start, end = best
-        score = self.score_margin(margin)
+        score = self.score_margin(best.margin)
         if threshold is None:
             threshold = self.cfg["no_answer_threshold"]
         if score < threshold:
@@ -231,16 +302,19 @@ class SpanQA(TrainablePipe):
         text = context.text if isinstance(context, Doc) else context
         span = None
         if isinstance(context, Doc):
-            span = context.char_span(start, end, label=question, alignment_mode="expand")
-        return Answer(question, text[start:end], score, start, end, span, question_id=qid)
+            span = context.char_span(best.start_char, best.end_char, label=question, alignment_mode="expand")
+        return Answer(
+            question, text[best.start_char : best.end_char], score, best.start_char, best.end_char, span, question_id=qid
+        )
 
     def score_margin(self, margin: float) -> float:
         """The calibrated score of a span whose logit margin over the null answer is `margin`."""
-        return span_score(self.cfg.get("score_scale", 1.0) * margin + self.cfg.get("score_bias", 0.0))
+        return span_score(self.cfg["score_scale"] * margin + self.cfg["score_bias"])
 
     # --- the pipe API ----------------------------------------------------
 
-    def predict(self, docs: Iterable[Doc]) -> List[List[Optional[tuple]]]:
+    def predict(self, docs: Iterable[Doc]) -> List[List[Optional[SpanCandidate]]]:
+        """Each Doc's questions' best spans, whatever their score (None: no span to give)."""
         docs = list(docs)
         per_doc = [_questions(doc) for doc in docs]
         found = iter(
@@ -262,12 +336,22 @@ class SpanQA(TrainablePipe):
             doc.spans[self.cfg["spans_key"]] = [a.span for a in answers if a.span is not None]
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
-        self._onnx = {}  # new weights: the ONNX Runtime copies are rebuilt on next use
-        return super().from_bytes(bytes_data, exclude=exclude)
+        self._weights_changed()
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._upgrade_cfg()
+        return self
 
     def from_disk(self, path, *, exclude=tuple()):
-        self._onnx = {}
-        return super().from_disk(path, exclude=exclude)
+        self._weights_changed()
+        super().from_disk(path, exclude=exclude)
+        self._upgrade_cfg()
+        return self
+
+    def _upgrade_cfg(self) -> None:
+        """A cfg saved by 0.2 holds `quantize` / `onnx` booleans: read them as the runtime."""
+        quantize, onnx = self.cfg.pop("quantize", None), self.cfg.pop("onnx", None)
+        if quantize or onnx:
+            self.cfg["runtime"] = runtime_from_flags(self.cfg["runtime"], quantize=quantize, onnx=onnx)
 
     # --- training --------------------------------------------------------
 
@@ -289,7 +373,7 @@ class SpanQA(TrainablePipe):
         windows = self._gold_windows(examples)
         if not len(windows):
             return losses
-        self._onnx = {}  # the weights change: the ONNX Runtime copies are rebuilt on next use
+        self._weights_changed()
         set_dropout_rate(self.model, drop)
         pad_id = get_tokenizer(self.model).pad_token_id or 0
         batch = pad_batch(windows, range(len(windows)), pad_id)

@@ -1,8 +1,16 @@
 """Turn start/end logits into answers: n-best span search and the no-answer rule."""
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence
 
 import numpy
+
+
+class SpanCandidate(NamedTuple):
+    """A question's best span in a context, before the no-answer rule."""
+
+    margin: float  # logit margin over the null answer (see span_score)
+    start_char: int
+    end_char: int
 
 
 def span_score(margin: float) -> float:
@@ -27,8 +35,8 @@ def best_span_in_window(
     offsets: Sequence[Optional[tuple]],
     n_best: int,
     max_answer_length: int,
-) -> Optional[Tuple[float, int, int]]:
-    """Best (margin, start_char, end_char) in one window, or None.
+) -> Optional[SpanCandidate]:
+    """The best span in one window, or None.
 
     Only context tokens can start or end an answer; the end may not precede
     the start and the answer is at most `max_answer_length` tokens long.
@@ -51,7 +59,7 @@ def best_span_in_window(
     i, j = divmod(flat, k)
     null = float(start_logits[0] + end_logits[0])
     start_tok, end_tok = int(ctx[top_s[i]]), int(ctx[top_e[j]])
-    return float(best) - null, offsets[start_tok][0], offsets[end_tok][1]
+    return SpanCandidate(float(best) - null, offsets[start_tok][0], offsets[end_tok][1])
 
 
 def decode_spans(
@@ -63,13 +71,13 @@ def decode_spans(
     *,
     n_best: int = 20,
     max_answer_length: int = 30,
-) -> List[Optional[Tuple[float, int, int]]]:
-    """Best (margin, start_char, end_char) per question+context pair across its windows."""
-    best: List[Optional[Tuple[float, int, int]]] = [None] * n_pairs
+) -> List[Optional[SpanCandidate]]:
+    """The best span of each question+context pair across its windows."""
+    best: List[Optional[SpanCandidate]] = [None] * n_pairs
     for w, pair in enumerate(pair_index):
         found = best_span_in_window(
             start_logits[w], end_logits[w], offsets[w], n_best, max_answer_length
         )
-        if found is not None and (best[pair] is None or found[0] > best[pair][0]):
+        if found is not None and (best[pair] is None or found.margin > best[pair].margin):
             best[pair] = found
     return best

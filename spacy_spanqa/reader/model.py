@@ -43,6 +43,8 @@ class QAShim(HFShim):
             hf.transformer.get_input_embeddings().weight.requires_grad_(False)
 
     def from_bytes(self, bytes_data):
+        # float16 weights need nothing here (load_state_dict casts them back to
+        # float32); the override re-applies freeze_embeddings to the loaded model.
         super().from_bytes(bytes_data)
         self.set_transformer(self._hfmodel)
         return self
@@ -58,7 +60,6 @@ class QAShim(HFShim):
         torch.save(state, buf)
         msg["state"] = buf.getvalue()
         return srsly.msgpack_dumps(msg)
-    # from_bytes needs no override: load_state_dict casts float16 back to float32.
 
 
 @registry.architectures("spacy_spanqa.HFQuestionAnswering.v1")

@@ -73,7 +73,7 @@ class OnnxReader:
             except Exception as err:  # noqa: BLE001  (the exporter raises many kinds)
                 raise ValueError(
                     f"Could not export {type(transformer).__name__} to ONNX ({str(err).splitlines()[0]}); "
-                    "set onnx and quantize to false to run it with PyTorch."
+                    'set runtime = "torch" to run it with PyTorch.'
                 ) from None
             try:  # fusions are an optimisation: a graph they don't recognise runs as is
                 optimize_model(exported, model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(fused)

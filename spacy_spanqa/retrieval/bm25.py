@@ -1,6 +1,7 @@
-"""BM25 retrieval over a knowledge base: build (incrementally, atomically), load, search.
+"""The folder index: BM25 over a knowledge base, built incrementally and atomically, loaded, searched.
 
     index = BM25Index.build("docs/", "docs.idx")   # re-runs re-read only changed files
+    index = BM25Index.build("docs/", "rb.idx", IndexSettings(backend="rank-bm25"))  # or backend="rank-bm25"
     index = BM25Index.load("docs.idx")              # no re-tokenising; arrays memory-mapped
     index.search("How many vacation days do new hires get?", top_k=5)
     index.sync("docs/")                             # the same incremental build, in place
@@ -12,7 +13,7 @@ import json
 import os
 import shutil
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -23,32 +24,16 @@ from tqdm import tqdm
 
 from ..results import Passage
 from . import bm25_store as store
-from . import knowledge_base
+from . import documents
 from .bm25_tokens import TokenLists, Vocabulary, tokenize_queries, tokenize_texts
 from .bm25s_backend import BM25sScorer
+from .passages import source_passages
 from .protocol import SyncReport
 from .rank_bm25_backend import RankBM25Scorer
+from .settings import DEFAULT_TOP_K, FORMAT, IndexSettings
 
 BACKENDS = {BM25sScorer.name: BM25sScorer, RankBM25Scorer.name: RankBM25Scorer}
-FORMAT = 1
 TOKENIZE_BATCH = 20_000
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """Everything stored passages, tokens and scores depend on: a change means a full rebuild."""
-
-    backend: str = "bm25s"
-    k1: float = 1.5
-    b: float = 0.75
-    stemming: bool = True
-    stopwords: bool = False  # measured: keeping stopwords retrieves better (benchmarks/end_to_end.py)
-    max_words: int = 120
-    overlap_sentences: int = 1
-    format: int = FORMAT
-
-
-BuildReport = SyncReport  # the name before every backend shared it
 
 
 @dataclass
@@ -104,25 +89,23 @@ class BM25Index:
         cls,
         folder_or_passages: Union[str, os.PathLike, Iterable[Passage]],
         path: Union[str, os.PathLike],
-        backend: str = "bm25s",
-        k1: float = 1.5,
-        b: float = 0.75,
-        stemming: bool = True,
-        stopwords: bool = False,
-        max_words: int = 120,
+        settings: Optional[IndexSettings] = None,
+        *,
         progress: bool = True,
-        overlap_sentences: int = 1,
+        **overrides: Any,
     ) -> "BM25Index":
         """Index a knowledge base folder (or Passages) into the folder `path` and return the index.
 
+        settings: an `IndexSettings` (default: its defaults); `overrides` are any
+        of its fields by name (backend="rank-bm25", k1=1.2, ...) applied on top.
         Re-running on a folder re-reads only added or changed files (sha256 of
         their bytes) and reuses the stored passages and tokens of the rest;
         other settings rebuild everything. The previous index stays loadable
         until the new one is complete. Progress bars go to stderr.
         """
-        if backend not in BACKENDS:
-            raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of: {', '.join(BACKENDS)}.")
-        settings = IndexSettings(backend, float(k1), float(b), bool(stemming), bool(stopwords), int(max_words), int(overlap_sentences))
+        settings = _settings(settings, overrides)
+        if settings.backend not in BACKENDS:
+            raise ValueError(f"Unknown BM25 backend {settings.backend!r}; choose one of: {', '.join(BACKENDS)}.")
         path = Path(path)
         store.check_target(path)
         previous = _live_manifest(path, settings)
@@ -206,10 +189,7 @@ class BM25Index:
 
     def sync(self, folder: Union[str, os.PathLike], progress: bool = False) -> SyncReport:
         """Bring the index up to date with `folder` (an incremental build with this index's settings)."""
-        s = self.settings
-        built = self.build(folder, self.path, backend=s.backend, k1=s.k1, b=s.b, stemming=s.stemming,
-                           stopwords=s.stopwords, max_words=s.max_words, progress=progress,
-                           overlap_sentences=s.overlap_sentences)
+        built = self.build(folder, self.path, self.settings, progress=progress)
         with self._passages_lock:
             self.__dict__.update({k: v for k, v in vars(built).items() if k != "_passages_lock"})
         return built.report
@@ -228,11 +208,11 @@ class BM25Index:
             data = self._passages[i]
         return Passage.from_dict(data)
 
-    def search(self, query: str, top_k: int = 5) -> List[Tuple[Passage, float]]:
+    def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> List[Tuple[Passage, float]]:
         """Up to `top_k` (passage, BM25 score) pairs, best first; [] when no passage shares a word."""
         return self.search_many([query], top_k)[0]
 
-    def search_many(self, queries: Sequence[str], top_k: int = 5) -> List[List[Tuple[Passage, float]]]:
+    def search_many(self, queries: Sequence[str], top_k: int = DEFAULT_TOP_K) -> List[List[Tuple[Passage, float]]]:
         """`search` for a batch of queries at once (one tokeniser call, one backend call)."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 (got {top_k}).")
@@ -245,6 +225,15 @@ class BM25Index:
             for i, (rows, scores) in zip(asked, found):
                 results[i] = [(self.passage(int(r)), float(s)) for r, s in zip(rows, scores) if s > 0]
         return results
+
+
+def _settings(settings: Optional[IndexSettings], overrides: Dict[str, Any]) -> IndexSettings:
+    """`settings` (or the defaults) with `overrides` applied; one clear error for a wrong kind of settings."""
+    if settings is None:
+        return IndexSettings(**overrides)
+    if not isinstance(settings, IndexSettings):
+        raise TypeError(f"A folder index takes IndexSettings, not {type(settings).__name__}.")
+    return replace(settings, **overrides) if overrides else settings
 
 
 def _live_manifest(path: Path, settings: IndexSettings) -> Optional[Tuple[Path, Dict[str, Any]]]:
@@ -267,19 +256,19 @@ def _read_folder(folder: Path, index_path: Path, settings: IndexSettings,
     known = previous[1]["files"] if previous else {}
     report = SyncReport(full_rebuild=previous is None)
     parts = []
-    for source in knowledge_base.read_sources(folder, exclude=index_path, progress=progress):
+    for source in documents.read_sources(folder, exclude=index_path, progress=progress):
         old = known.get(source.rel)
         if old and old["sha256"] == source.sha256:
             parts.append(_Part(source.rel, source.sha256, reused=(old["start"], old["end"])))
             report.reused.append(source.rel)
             continue
         report.read.append(source.rel)
-        passages = source.passages(settings.max_words, settings.overlap_sentences)
+        passages = source_passages(source, settings)
         if passages:
             parts.append(_Part(source.rel, source.sha256, passages=passages))
     report.removed = sorted(set(known) - {part.rel for part in parts})
     if not parts:
-        raise ValueError(knowledge_base.no_documents_message(folder))
+        raise ValueError(documents.no_documents_message(folder))
     return parts, report
 
 

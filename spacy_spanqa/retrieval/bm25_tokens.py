@@ -1,7 +1,8 @@
-"""One tokenisation for every BM25 backend: lowercase Unicode words, English stopwords, Snowball stems.
+"""One tokenisation for every BM25 backend: lowercase Unicode words, optionally without English
+stopwords, Snowball stems.
 
 Passages and queries go through the same bm25s tokenizer with the same
-settings, so both backends score identical tokens.
+settings (defaults: `IndexSettings`'), so every backend scores identical tokens.
 """
 import functools
 import itertools
@@ -11,6 +12,8 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 
 import bm25s
 import numpy as np
+
+from .settings import IndexSettings
 
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _STEMMER_LOCK = threading.Lock()  # one shared Snowball stemmer; its C state is not thread-safe
@@ -32,7 +35,8 @@ def _options(stemming: bool, stopwords: bool) -> dict:
     )
 
 
-def tokenize_texts(texts: Sequence[str], stemming: bool = True, stopwords: bool = True) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+def tokenize_texts(texts: Sequence[str], stemming: bool = IndexSettings.stemming,
+                   stopwords: bool = IndexSettings.stopwords) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """Tokens of `texts` as (flat token ids, per-text lengths, vocabulary by id)."""
     with _STEMMER_LOCK:
         tokenized = bm25s.tokenize(list(texts), return_ids=True, show_progress=False, **_options(stemming, stopwords))
@@ -44,7 +48,8 @@ def tokenize_texts(texts: Sequence[str], stemming: bool = True, stopwords: bool 
     return flat, lengths, vocab
 
 
-def tokenize_queries(queries: Sequence[str], stemming: bool = True, stopwords: bool = True) -> List[List[str]]:
+def tokenize_queries(queries: Sequence[str], stemming: bool = IndexSettings.stemming,
+                     stopwords: bool = IndexSettings.stopwords) -> List[List[str]]:
     """Tokens of each query, as strings to look up in an index's vocabulary."""
     if not queries:
         return []

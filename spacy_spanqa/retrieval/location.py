@@ -7,13 +7,25 @@
 the same values `pymilvus.MilvusClient(uri=...)` takes, plus the folder.
 """
 import os
+import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
-from .milvus import DEFAULT_COLLECTION, is_milvus_uri
 from .protocol import Retriever
+from .settings import DEFAULT_COLLECTION, BM25Settings
 
 IndexLike = Union[str, os.PathLike, Retriever]
+SERVER_URL = re.compile(r"^(https?|tcp)://")
+
+
+def is_server_uri(index: Union[str, os.PathLike]) -> bool:
+    """True for the URL of a Milvus server or cluster (http://, https:// or tcp://)."""
+    return SERVER_URL.match(str(index)) is not None
+
+
+def is_milvus_uri(index: Union[str, os.PathLike]) -> bool:
+    """True for what pymilvus.MilvusClient(uri=...) opens: a `*.db` path (Milvus Lite) or a server URL."""
+    return str(index).endswith(".db") or is_server_uri(index)
 
 
 def open_retriever(index: IndexLike, collection: str = DEFAULT_COLLECTION) -> Retriever:
@@ -33,19 +45,19 @@ def open_retriever(index: IndexLike, collection: str = DEFAULT_COLLECTION) -> Re
 
 
 def sync_index(folder: Union[str, os.PathLike], index: Union[str, os.PathLike], collection: str = DEFAULT_COLLECTION,
-               progress: bool = False, **settings: Any) -> Retriever:
+               progress: bool = False, settings: Optional[BM25Settings] = None, **overrides: Any) -> Retriever:
     """Create or update the index `index` names from the knowledge base `folder`; returns it, with `.report` set.
 
-    settings: for a folder index, `BM25Index.build`'s (backend, k1, b, stemming,
-    stopwords, max_words); for Milvus, `MilvusRetriever.connect`'s (analyzer,
-    k1, b, max_words). Only settings that differ from the defaults need passing.
+    settings: `IndexSettings` for a folder index, `MilvusSettings` for Milvus
+    (default: their defaults); `overrides` are any of their fields by name
+    (k1=1.2, stopwords=True, analyzer="standard", ...) applied on top.
     """
     if is_milvus_uri(index):
         from .milvus import MilvusRetriever
 
-        retriever = MilvusRetriever.connect(str(index), collection, create=True, **settings)
+        retriever = MilvusRetriever.connect(str(index), collection, create=True, settings=settings, **overrides)
         retriever.report = retriever.sync(folder, progress=progress)
         return retriever
     from .bm25 import BM25Index
 
-    return BM25Index.build(folder, index, progress=progress, **settings)
+    return BM25Index.build(folder, index, settings, progress=progress, **overrides)

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 from ..results import Passage
+from .settings import DEFAULT_TOP_K
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Retriever(Protocol):
     `MilvusRetriever` (Milvus Lite in a `.db` file, or a Milvus server).
     """
 
-    def search_many(self, queries: Sequence[str], top_k: int = 5) -> List[List[Tuple[Passage, float]]]:
+    def search_many(self, queries: Sequence[str], top_k: int = DEFAULT_TOP_K) -> List[List[Tuple[Passage, float]]]:
         """For each query, up to `top_k` (passage, BM25 score) pairs, best first."""
         ...
 

@@ -1,0 +1,106 @@
+"""QuestionAnswerer: the shipped reader answers the shipped example knowledge base; answers are ranked and de-duplicated."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from spacy_spanqa.results import Answer, Passage
+from spacy_spanqa.retrieval.bm25 import BM25Index
+from spacy_spanqa.cli import EXAMPLE_KB
+from spacy_spanqa.qa import DEFAULT_MODEL_DIR, QuestionAnswerer, drop_duplicates, rank_answers
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    index = BM25Index.build(EXAMPLE_KB, tmp_path_factory.mktemp("kb") / "idx", progress=False)
+    return QuestionAnswerer(index)
+
+
+def test_default_reader_is_compact_and_offline():
+    size = (DEFAULT_MODEL_DIR / "span_qa" / "model").stat().st_size
+    assert size < 50_000_000
+
+
+def test_default_reader_answers_with_source(qa):
+    result = qa.ask("How many vacation days do new hires get?")
+    assert result.answer is not None
+    assert "25" in result.answer.text
+    assert result.answer.passage.path == "faq.md"
+    p = result.answer.passage
+    assert p.text[result.answer.start_char : result.answer.end_char] == result.answer.text
+    d = result.to_dict()
+    assert d["answer"] == result.answer.text and d["source"]["path"] == "faq.md"
+    assert d["passages"] and all("bm25_score" in x for x in d["passages"])
+
+
+def test_cli_ask_prints_json_lines_for_a_questions_file(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "How many vacation days do new hires get?"}\nWhen are salaries paid?\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy_spanqa.cli", "ask", "--questions", str(questions), "--top-k", "3"],
+        capture_output=True, text=True, timeout=300, env={"XDG_CACHE_HOME": str(tmp_path), "PATH": ""},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [line["question"] for line in lines] == [
+        "How many vacation days do new hires get?", "When are salaries paid?"
+    ]
+    assert "25" in lines[0]["answer"]
+    assert len(lines[0]["passages"]) <= 3
+
+
+def test_cli_errors_are_one_sentence(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy_spanqa.cli", "ask", "Who?", "--index", str(tmp_path / "missing.idx")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("Error: No index at")
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_rejects_an_unknown_runtime_in_one_sentence(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy_spanqa.cli", "ask", "Who?", "--runtime", "tpu"],
+        capture_output=True, text=True, timeout=300, env={"XDG_CACHE_HOME": str(tmp_path), "PATH": ""},
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip() == "Error: Unknown runtime 'tpu'; use one of: torch, onnx, int8."
+
+
+def _passage(doc: str, n: int, text: str, start: int) -> Passage:
+    return Passage(f"{doc}#{n}", text, doc, doc, None, start, start + len(text), document_id=doc)
+
+
+def test_duplicates_by_text_or_by_overlapping_characters_keep_the_best():
+    first = _passage("leave.md", 0, "New hires get 25 days of paid vacation.", 0)
+    overlap = _passage("leave.md", 1, "25 days of paid vacation. Carry-over is allowed.", 14)
+    other_doc = _passage("faq.md", 0, "New hires get 25 days of paid vacation.", 0)
+    best = Answer("q", "25 days", 0.9, 14, 21, passage=first)
+    same_chars = Answer("q", "25 days of paid vacation", 0.8, 0, 24, passage=overlap)  # chars 14-38 of leave.md
+    same_text = Answer("q", "25 Days", 0.7, 14, 21, passage=other_doc)
+    elsewhere = Answer("q", "paid vacation", 0.6, 25, 38, passage=other_doc)
+    later_in_doc = Answer("q", "Carry-over", 0.5, 26, 36, passage=overlap)  # chars 40-50: no overlap
+    kept = drop_duplicates([best, same_chars, same_text, elsewhere, later_in_doc])
+    assert kept == [best, elsewhere, later_in_doc]
+
+
+def test_rank_answers_orders_by_score_and_retrieval_and_skips_refusals():
+    a = _passage("a.md", 0, "Salaries are paid on the 25th.", 0)
+    b = _passage("b.md", 0, "Salaries are paid monthly.", 0)
+    c = _passage("c.md", 0, "Unrelated text.", 0)
+    hits = [(a, 10.0), (b, 2.0), (c, 1.0)]
+    answers = [
+        Answer("When?", "on the 25th", 0.6, 18, 29),
+        Answer("When?", "monthly", 0.65, 18, 25),
+        Answer("When?", "", 0.2, no_answer=True),
+    ]
+    result = rank_answers("When? ", answers, hits, bm25_weight=2.0)
+    assert result.question == "When?"
+    assert result.answer.text == "on the 25th" and result.answer.passage is a  # retrieval evidence tips it
+    assert [c.text for c in result.candidates] == ["monthly"]
+    assert [r.passage for r in result.passages] == [a, b, c]
+    reader_only = rank_answers("When?", answers, hits, bm25_weight=0.0)
+    assert reader_only.answer.text == "monthly"
+    assert rank_answers("When?", answers, hits, threshold=0.7).answer is None
