@@ -219,17 +219,13 @@ def convert(
     import spacy
     from spacy.tokens import DocBin
 
-    from .reader.extensions import ensure_extensions
+    from .reader.corpus import doc_with_questions
     from .squad.format import read_squad
 
-    ensure_extensions()
     nlp = spacy.blank("en")
     db = DocBin(store_user_data=True)
-    paragraphs = read_squad(squad)
-    for p in paragraphs:
-        doc = nlp.make_doc(p.context)
-        doc._.qa_questions = [q.to_dict() for q in p.questions]
-        db.add(doc)
+    for p in read_squad(squad):
+        db.add(doc_with_questions(nlp.make_doc(p.context), p.questions, True))
     db.to_disk(output)
     typer.echo(f"Wrote {len(db)} contexts to {output}.", err=True)
 

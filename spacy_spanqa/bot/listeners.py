@@ -80,7 +80,7 @@ def register_listeners(app: App, listeners: "Listeners") -> None:
     app.event("message", matchers=[from_a_person, in_direct_message])(listeners.on_direct_message)
     app.event(
         "message",
-        matchers=[from_a_person, reply_in_a_thread, not_mentioning_the_bot, reads_as_a_question, listeners.asked_in_this_thread],
+        matchers=[from_a_person, reply_in_a_thread, not_mentioning_the_bot, reads_as_a_question],
     )(listeners.on_thread_reply)
     app.event("app_mention")(ignore)
     app.event("message")(ignore)
@@ -119,7 +119,7 @@ class Listeners:
         self.max_question_chars = max_question_chars
         self.suggested_prompts = list(suggested_prompts)[:MAX_PROMPTS]
 
-    # -- global middleware and matchers that need the store -----------------------------
+    # -- global middleware ---------------------------------------------------------------
 
     def skip_repeated_events(self, body: Dict[str, Any], next, logger: logging.Logger):
         """Acknowledge an event id some replica took before (a Slack retry,
@@ -129,10 +129,6 @@ class Listeners:
             logger.info("Skipping repeated event %s", event_id)
             return BoltResponse(status=200, body="")
         return next()
-
-    def asked_in_this_thread(self, event: Dict[str, Any]) -> bool:
-        """The bot was asked in the message's thread before (restarts and other replicas see it)."""
-        return self.store.asked_in_thread(event["channel"], event["thread_ts"])
 
     # -- events ----------------------------------------------------------------
 
@@ -146,8 +142,12 @@ class Listeners:
         self._take_message(event, context.bot_user_id, thread_ts=event.get("thread_ts"))
 
     def on_thread_reply(self, event: Dict[str, Any], context) -> None:
-        """A follow-up question in a channel thread the bot was asked in."""
-        self._take_message(event, context.bot_user_id, thread_ts=event["thread_ts"])
+        """A question in a channel thread: a follow-up when the bot was asked
+        in that thread before (restarts and other replicas see it). Looked up
+        here, after the ack, not in a matcher: matchers run before Slack gets
+        its 200, and a question asked a moment earlier is recorded meanwhile."""
+        if self.store.asked_in_thread(event["channel"], event["thread_ts"]):
+            self._take_message(event, context.bot_user_id, thread_ts=event["thread_ts"])
 
     # -- Slack's AI-app threads (bolt's Assistant) ------------------------------------
 

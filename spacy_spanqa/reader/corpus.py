@@ -1,13 +1,25 @@
-"""The spaCy corpus reader of SQuAD files, `spacy_spanqa.SquadReader.v1`, for `spacy train`."""
+"""SQuAD questions as spaCy data: Docs that carry their questions
+(`doc_with_questions`, the one place such Docs are made) and the corpus
+reader `spacy_spanqa.SquadReader.v1` that `spacy train` uses."""
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 
-from ..squad.format import read_squad
+from ..squad.format import SquadQuestion, read_squad
 from .extensions import QUESTIONS_ATTR, ensure_extensions
+
+
+def doc_with_questions(context: Doc, questions: Sequence[SquadQuestion], with_answers: bool) -> Doc:
+    """A copy of the context's Doc with the questions on `doc._.qa_questions`,
+    with their gold answers (a reference Doc) or without (a Doc to predict on)."""
+    ensure_extensions()
+    doc = context.copy()
+    doc._.set(QUESTIONS_ATTR, [q.to_dict(with_answers=with_answers) for q in questions])
+    return doc
 
 
 @registry.readers("spacy_spanqa.SquadReader.v1")
@@ -23,7 +35,6 @@ def create_squad_reader(
     """
 
     def read(nlp: Language) -> Iterator[Example]:
-        ensure_extensions()
         count = 0
         for p in read_squad(path):
             n = questions_per_example or max(1, len(p.questions))
@@ -32,10 +43,7 @@ def create_squad_reader(
                 group = p.questions[i : i + n]
                 if limit:
                     group = group[: limit - count]
-                predicted, reference = context.copy(), context.copy()
-                predicted._.set(QUESTIONS_ATTR, [q.to_dict(with_answers=False) for q in group])
-                reference._.set(QUESTIONS_ATTR, [q.to_dict() for q in group])
-                yield Example(predicted, reference)
+                yield Example(doc_with_questions(context, group, False), doc_with_questions(context, group, True))
                 count += len(group)
                 if limit and count >= limit:
                     return

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from spacy.language import Language
 
 from ..reader.calibration import RIGHT_F1, Calibration, best_threshold, fit_scale_bias, reliability
+from ..reader.corpus import doc_with_questions
 from ..reader.loading import get_span_qa
 from .format import SquadParagraph
 from .metric import f1_score, squad_evaluate
@@ -48,11 +49,7 @@ def read_questions(
     with tqdm(total=count, desc="Reading", unit="q", file=sys.stderr, disable=not progress) as bar:
         for i in range(0, len(chosen), batch_size):
             batch = chosen[i : i + batch_size]
-            docs = []
-            for p, questions in batch:
-                doc = nlp.make_doc(p.context)
-                doc._.qa_questions = [q.to_dict(with_answers=False) for q in questions]
-                docs.append(doc)
+            docs = [doc_with_questions(nlp.make_doc(p.context), questions, False) for p, questions in batch]
             for (p, questions), found in zip(batch, reader.predict(docs)):
                 for q, best in zip(questions, found):
                     if best is None:

@@ -9,7 +9,7 @@ import pytest
 import spacy
 
 from spacy_spanqa.reader.calibration import best_threshold, fit_scale_bias, reliability
-from tests.reader.test_train import FACTS
+from tests.facts import FACTS
 
 ROOT = Path(__file__).parents[2]
 DEFAULT_MODEL = ROOT / "spacy_spanqa" / "default_model"
