@@ -125,16 +125,24 @@ def _format(result) -> str:
     a = result.answer
     if a is None:
         lines = [f"Q: {result.question}", "A: I don't know: no passage in the knowledge base holds an answer."]
+        t = result.tentative
+        if t is not None:
+            lines.append(f"Not sure (confidence {t.score:.0%}): the closest passage says: {_highlight(t)}")
+            lines.append(f"  (from {t.passage.title} — {t.passage.url or t.passage.path})")
         if result.passages:
             lines.append("Closest sources: " + "; ".join(r.passage.title or r.passage.path for r in result.passages[:3]))
         return "\n".join(lines)
     p = a.passage
-    where = p.url or p.path
-    context = p.text[: a.start_char] + "**" + a.text + "**" + p.text[a.end_char :]
     return "\n".join(
         [f"Q: {result.question}", f"A: {a.text}   (confidence {a.score:.0%})",
-         f"Source: {p.title} — {where}", f"Passage: {context}"]
+         f"Source: {p.title} — {p.url or p.path}", f"Passage: {_highlight(a)}"]
     )
+
+
+def _highlight(a) -> str:
+    """The answer's passage with the answer in **bold**."""
+    text = a.passage.text
+    return text[: a.start_char] + "**" + text[a.start_char : a.end_char] + "**" + text[a.end_char :]
 
 
 @app.command()
@@ -149,6 +157,9 @@ def evaluate(
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
     runtime: Optional[str] = runtime_option(),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help='Draw the reliability diagram to this PNG (needs "spacy-spanqa[plot]").'
+    ),
 ):
     """Official SQuAD EM/F1 of a reader on a SQuAD file, the HasAns/NoAns split,
     the best no-answer threshold and the calibration table; prints one JSON object."""
@@ -156,9 +167,16 @@ def evaluate(
     from .squad.evaluation import evaluate as evaluate_reader
     from .squad.format import read_squad
 
+    if plot is not None:
+        _check_plotting()
     paragraphs = read_squad(data)
     nlp = load_reader(model, runtime)
     result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size)
+    if plot is not None:
+        from .squad.plots import plot_reliability
+
+        plot_reliability({data.name: result.scores["calibration"]}, plot)
+        typer.echo(f"Drew {plot}", err=True)
     if output is not None:
         output.write_text(json.dumps(result.predictions, ensure_ascii=False), encoding="utf8")
     if na_prob_file is not None:
@@ -174,6 +192,9 @@ def calibrate(
     model: Optional[str] = model_option(),
     limit: int = typer.Option(0, help="Use only the first N questions (0: all)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help='Draw the reliability diagram before and after to this PNG (needs "spacy-spanqa[plot]").'
+    ),
 ):
     """Fit the reader's confidence (score_scale, score_bias) and its no-answer
     threshold (best F1) on held-out questions; save the pipeline with them."""
@@ -183,15 +204,34 @@ def calibrate(
 
     paragraphs = read_squad(data)
     nlp = load_reader(model)
+    if plot is not None:
+        _check_plotting()
     report = calibrate_reader(nlp, paragraphs, limit=limit, batch_size=batch_size)
     output.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output)
+    if plot is not None:
+        from .squad.plots import plot_reliability
+
+        tables = {"before": report.before["calibration"], "after": report.after["calibration"]}
+        plot_reliability(tables, plot, f"Reliability on {report.questions} questions of {data.name}")
+        typer.echo(f"Drew {plot}", err=True)
     _print_calibration(report.after["calibration"])
     keys = ("f1", "HasAns_f1", "NoAns_f1", "NoAns_refused", "ece")
     typer.echo(json.dumps(_rounded({
         **report.calibration.to_dict(), "questions": report.questions,
         "before": {k: report.before.get(k) for k in keys}, "after": {k: report.after.get(k) for k in keys},
+        "tentative": report.after["tentative"],
     })))
+
+
+def _check_plotting() -> None:
+    """Before the slow reading: a plot that cannot be drawn is said at once."""
+    import importlib.util
+
+    from .squad.plots import INSTALL
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(INSTALL)
 
 
 def _print_calibration(bins) -> None:
@@ -251,6 +291,10 @@ def split(
     unanswerable: float = typer.Option(
         0.0, help="Share of training questions also asked of another paragraph of the same article."
     ),
+    parallel_facts: int = typer.Option(
+        0, help="Paragraphs of parallel facts ('Paris is the capital of France. Berlin is ...') added to training; "
+        "a fifth as many, with other names and relations, go to DEV_DIR/dev_parallel_facts.json.",
+    ),
     seed: int = typer.Option(13),
 ):
     """Split SQuAD files into train/dev by paragraph (no context leaks) and add
@@ -266,7 +310,7 @@ def split(
 
     counts = make_splits(
         inputs, train_out, dev_dir, dev_fraction=dev_fraction, on_topic=on_topic, retrieval=retrieval,
-        swap=swap, unanswerable=unanswerable, seed=seed,
+        swap=swap, unanswerable=unanswerable, parallel_facts=parallel_facts, seed=seed,
     )
     for name, n_train, n_dev in counts.per_input:
         typer.echo(f"{name}: {n_train} train / {n_dev} dev paragraphs", err=True)

@@ -28,6 +28,8 @@ class QuestionAnswerer:
     top_k: passages retrieved and read per question.
     no_answer_threshold: below this reader score the result is "no answer"
         (None: the reader's own setting).
+    tentative_floor: a no-answer whose best span scores at least this gets it
+        as `QAResult.tentative` (None: the reader's own setting; 1: never).
     bm25_weight: see `rank_answers`; 0: reader only.
     collection: the Milvus collection (Milvus indexes only).
     """
@@ -41,6 +43,7 @@ class QuestionAnswerer:
         bm25_weight: float = DEFAULT_BM25_WEIGHT,
         runtime: Optional[str] = None,
         collection: str = DEFAULT_COLLECTION,
+        tentative_floor: Optional[float] = None,
     ):
         self.retriever = open_retriever(index, collection)
         self.nlp = model if isinstance(model, Language) else load_reader(model, runtime)
@@ -49,6 +52,7 @@ class QuestionAnswerer:
         self.no_answer_threshold = (
             self.reader.cfg["no_answer_threshold"] if no_answer_threshold is None else no_answer_threshold
         )
+        self.tentative_floor = self.reader.cfg["tentative_floor"] if tentative_floor is None else tentative_floor
         self.bm25_weight = bm25_weight
 
     def ask(self, question: str, top_k: Optional[int] = None) -> QAResult:
@@ -68,10 +72,11 @@ class QuestionAnswerer:
             chunk = list(questions[i : i + batch_questions])
             hits = self.retriever.search_many(chunk, k)
             pairs = [(p.text, q) for q, found in zip(chunk, hits) for p, _ in found]
-            answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=self.no_answer_threshold))
+            floor = min(self.tentative_floor, self.no_answer_threshold)
+            answers = iter(self.reader.answer_pairs(pairs, no_answer_threshold=floor))
             for q, found in zip(chunk, hits):
                 read = [next(answers) for _ in found]
-                results.append(rank_answers(q, read, found, self.bm25_weight))
+                results.append(rank_answers(q, read, found, self.bm25_weight, self.no_answer_threshold, floor))
         return results
 
 
@@ -81,6 +86,7 @@ def rank_answers(
     hits: Sequence[Tuple[Passage, float]],
     bm25_weight: float = DEFAULT_BM25_WEIGHT,
     threshold: float = 0.0,
+    tentative_floor: Optional[float] = None,
 ) -> QAResult:
     """The result for `question` from the reader's answer over each retrieved passage.
 
@@ -88,19 +94,25 @@ def rank_answers(
     answers scoring below `threshold` are dropped; the rest are ranked by the
     calibrated score's log-odds plus `bm25_weight * score / best score` (a
     share of the retrieval evidence), and de-duplicated (`drop_duplicates`).
+    When none is left, the best of those scoring at least `tentative_floor`
+    becomes the result's `tentative` answer.
     """
     top_score = max((s for _, s in hits), default=0.0) or 1.0
-    scored = []
+    scored, below = [], []
     for answer, (passage, score) in zip(answers, hits):
-        if answer.no_answer or answer.score < threshold:
+        if answer.no_answer:
             continue
         answer.passage = passage
-        scored.append((_logit(answer.score) + bm25_weight * score / top_score, answer))
-    scored.sort(key=lambda x: -x[0])
-    candidates = drop_duplicates([a for _, a in scored])
+        margin = _logit(answer.score) + bm25_weight * score / top_score
+        if answer.score >= threshold:
+            scored.append((margin, answer))
+        elif tentative_floor is not None and answer.score >= tentative_floor:
+            below.append((margin, answer))
+    candidates = drop_duplicates([a for _, a in sorted(scored, key=lambda x: -x[0])])
     best = candidates[0] if candidates else None
+    tentative = max(below, key=lambda x: x[0])[1] if below and best is None else None
     passages = [RetrievedPassage(p, float(s)) for p, s in hits]
-    return QAResult(question.strip(), best, candidates[1:], passages)
+    return QAResult(question.strip(), best, candidates[1:], passages, tentative)
 
 
 def _logit(p: float) -> float:

@@ -100,12 +100,18 @@ class RetrievedPassage:
 @dataclass
 class QAResult:
     """The answer to one question (None: no passage holds one), the other
-    candidate answers best first, and the retrieved passages in rank order."""
+    candidate answers best first, and the retrieved passages in rank order.
+
+    `tentative` is set only when `answer` is None: the reader's best span,
+    scored below the no-answer threshold but above its tentative floor. Show
+    it as "not sure", never as the answer.
+    """
 
     question: str
     answer: Optional[Answer]
     candidates: List[Answer] = field(default_factory=list)
     passages: List[RetrievedPassage] = field(default_factory=list)
+    tentative: Optional[Answer] = None
 
     def to_dict(self) -> Dict[str, Any]:
         a = self.answer
@@ -124,6 +130,7 @@ class QAResult:
                  "bm25_score": round(r.bm25_score, 4)}
                 for r in self.passages
             ],
+            "tentative": _tentative(self.tentative) if self.tentative else None,
         }
 
 
@@ -134,6 +141,11 @@ class Answerer(Protocol):
     def ask(self, question: str, top_k: Optional[int] = None) -> QAResult: ...
 
     def ask_many(self, questions: Sequence[str], top_k: Optional[int] = None) -> List[QAResult]: ...
+
+
+def _tentative(a: Answer) -> Dict[str, Any]:
+    return {"text": a.text, "score": round(a.score, 4), "source": _source(a.passage),
+            "passage": {"id": a.passage.id, "answer_start": a.start_char, "answer_end": a.end_char}}
 
 
 def _source(p: Passage) -> Dict[str, Optional[str]]:

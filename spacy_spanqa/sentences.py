@@ -6,12 +6,12 @@ from typing import List, Tuple
 from spacy.language import Language
 
 
-@functools.lru_cache(maxsize=1)
-def sentencizer() -> Language:
-    """A blank English pipeline with the rule-based sentencizer, built once per process."""
+@functools.lru_cache(maxsize=None)
+def sentencizer(lang: str = "en") -> Language:
+    """A blank pipeline of `lang` (its tokenizer) with the rule-based sentencizer, built once per process."""
     import spacy
 
-    nlp = spacy.blank("en")
+    nlp = spacy.blank(lang)
     nlp.add_pipe("sentencizer")
     return nlp
 

@@ -104,3 +104,32 @@ def test_rank_answers_orders_by_score_and_retrieval_and_skips_refusals():
     reader_only = rank_answers("When?", answers, hits, bm25_weight=0.0)
     assert reader_only.answer.text == "monthly"
     assert rank_answers("When?", answers, hits, threshold=0.7).answer is None
+
+
+def test_a_refused_span_above_the_floor_is_offered_only_as_tentative():
+    a = _passage("a.md", 0, "Parental leave lasts 16 weeks.", 0)
+    b = _passage("b.md", 0, "Leave requests go to HR.", 0)
+    hits = [(a, 3.0), (b, 2.0)]
+    answers = [Answer("How long is maternity leave?", "16 weeks", 0.3, 21, 29),
+               Answer("How long is maternity leave?", "HR", 0.1, 21, 23)]
+    result = rank_answers("How long is maternity leave?", answers, hits, threshold=0.42, tentative_floor=0.2)
+    assert result.answer is None and result.candidates == []
+    assert result.tentative.text == "16 weeks" and result.tentative.passage is a
+    d = result.to_dict()
+    assert d["answer"] is None and d["tentative"]["text"] == "16 weeks" and d["tentative"]["source"]["path"] == "a.md"
+    # Below the floor: nothing to offer; above the threshold: an answer, never a tentative one.
+    assert rank_answers("q", answers, hits, threshold=0.42, tentative_floor=0.35).tentative is None
+    answered = rank_answers("q", answers, hits, threshold=0.25, tentative_floor=0.05)
+    assert answered.answer.text == "16 weeks" and answered.tentative is None
+
+
+def test_cli_marks_a_tentative_answer_as_not_sure(qa, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "spacy_spanqa.cli", "ask", "How many vacation days do new hires get?", "--threshold", "0.99"],
+        capture_output=True, text=True, timeout=300, env={"XDG_CACHE_HOME": str(tmp_path), "PATH": ""},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "I don't know" in out.stdout
+    before, not_sure = out.stdout.split("\nNot sure (confidence ", 1)
+    assert "**" not in before  # the refusal comes first, unhighlighted
+    assert "**25**" in not_sure and "(from Northwind Labs employee handbook" in not_sure

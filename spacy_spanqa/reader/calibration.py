@@ -23,10 +23,11 @@ class Calibration:
     score_scale: float
     score_bias: float
     no_answer_threshold: float
+    tentative_floor: float
 
     def to_dict(self) -> dict:
         return {"score_scale": self.score_scale, "score_bias": self.score_bias,
-                "no_answer_threshold": self.no_answer_threshold}
+                "no_answer_threshold": self.no_answer_threshold, "tentative_floor": self.tentative_floor}
 
 
 def fit_scale_bias(margins: Sequence[float], right: Sequence[bool], l2: float = 1e-3) -> Tuple[float, float]:
@@ -77,6 +78,22 @@ def best_threshold(scores: Sequence[float], f1s: Sequence[float], has_answer: Se
         if current > best:
             best, best_t = current, float(scores[i])
     return (best_t if best_t != float("inf") else 1.0), 100.0 * best / n
+
+
+def tentative_floor(scores: Sequence[float], right: Sequence[bool], threshold: float,
+                    min_accuracy: float = 0.4) -> Tuple[float, float, int]:
+    """The lowest score from which spans below `threshold` are right at least
+    `min_accuracy` of the time: (floor, their accuracy, how many). Offering
+    them as tentative answers is then worth the reader's time. `threshold`
+    (nothing tentative) when no floor reaches it."""
+    below = sorted(((s, r) for s, r in zip(scores, right) if s < threshold), key=lambda x: -x[0])
+    best = (threshold, 0.0, 0)
+    n_right = 0
+    for n, (score, is_right) in enumerate(below, 1):
+        n_right += is_right
+        if n >= 20 and n_right / n >= min_accuracy:  # at least 20 questions, so the share means something
+            best = (float(score), n_right / n, n)
+    return best
 
 
 @dataclass

@@ -13,6 +13,7 @@ from spacy.util import registry
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from ..results import Answer
+from .boundaries import AnswerBoundaries, answer_boundaries
 from .calibration import Calibration
 from .decoding import SpanCandidate, decode_spans, span_score
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
@@ -47,6 +48,7 @@ RUNTIMES = ("torch", "onnx", "int8")  # CPU inference; see SpanQA.use_runtime
         "max_answer_length": 30,
         "n_best": 20,
         "no_answer_threshold": 0.5,
+        "tentative_floor": 0.2,
         "score_scale": 1.0,
         "score_bias": 0.0,
         "batch_size": 8,
@@ -66,6 +68,7 @@ def make_span_qa(
     max_answer_length: int,
     n_best: int,
     no_answer_threshold: float,
+    tentative_floor: float,
     score_scale: float,
     score_bias: float,
     batch_size: int,
@@ -85,6 +88,9 @@ def make_span_qa(
     max_answer_length (int): Longest answer, in model tokens.
     n_best (int): Start and end candidates searched per window.
     no_answer_threshold (float): Answers scoring below it become no-answers.
+    tentative_floor (float): A no-answer whose best span scores at least this
+        is offered as a clearly marked tentative answer (`QAResult.tentative`);
+        `spanqa calibrate` sets it where such spans are right often enough.
     score_scale (float): An answer's score is sigmoid(score_scale * margin +
         score_bias), where margin is the span's logit margin over the null
         answer. `spanqa calibrate` fits both on held-out questions, so that a
@@ -112,6 +118,7 @@ def make_span_qa(
         max_answer_length=max_answer_length,
         n_best=n_best,
         no_answer_threshold=no_answer_threshold,
+        tentative_floor=tentative_floor,
         score_scale=score_scale,
         score_bias=score_bias,
         batch_size=batch_size,
@@ -158,6 +165,7 @@ class SpanQA(TrainablePipe):
         max_answer_length: int,
         n_best: int,
         no_answer_threshold: float,
+        tentative_floor: float,
         score_scale: float,
         score_bias: float,
         batch_size: int,
@@ -178,6 +186,7 @@ class SpanQA(TrainablePipe):
             "max_answer_length": max_answer_length,
             "n_best": n_best,
             "no_answer_threshold": no_answer_threshold,
+            "tentative_floor": tentative_floor,
             "score_scale": score_scale,
             "score_bias": score_bias,
             "batch_size": batch_size,
@@ -203,25 +212,40 @@ class SpanQA(TrainablePipe):
         `no_answer_threshold` overrides the component's setting for this call.
         """
         questions = [_check_question(q) for _, q in pairs]
-        texts = [c.text if isinstance(c, Doc) else str(c) for c, _ in pairs]
-        best = self._best_spans(questions, texts)
+        best = self._best_spans(questions, [c if isinstance(c, Doc) else str(c) for c, _ in pairs])
         return [
             self._make_answer(c, q, b, threshold=no_answer_threshold)
             for (c, _), q, b in zip(pairs, questions, best)
         ]
 
-    def _best_spans(self, questions: List[str], contexts: List[str]) -> List[Optional[SpanCandidate]]:
-        """The best span of each pair; None for an empty context."""
-        live = [i for i, c in enumerate(contexts) if c.strip()]
+    def _best_spans(self, questions: List[str], contexts: List[Context]) -> List[Optional[SpanCandidate]]:
+        """The best span of each pair (whole spaCy tokens, one sentence); None for an empty context."""
+        texts = [c.text if isinstance(c, Doc) else c for c in contexts]
+        live = [i for i, t in enumerate(texts) if t.strip()]
         best: List[Optional[SpanCandidate]] = [None] * len(questions)
         if not live:
             return best
-        found = self._read([questions[i] for i in live], [contexts[i] for i in live])
+        found = self._read(
+            [questions[i] for i in live], [texts[i] for i in live], self._boundaries([contexts[i] for i in live])
+        )
         for i, b in zip(live, found):
             best[i] = b
         return best
 
-    def _read(self, questions: List[str], contexts: List[str]) -> List[Optional[SpanCandidate]]:
+    def _boundaries(self, contexts: List[Context]) -> List[AnswerBoundaries]:
+        """Where each context's answers may start and end; a context asked several questions is split once."""
+        found: Dict[Union[int, str], AnswerBoundaries] = {}
+        out = []
+        for c in contexts:
+            key = id(c) if isinstance(c, Doc) else c
+            if key not in found:
+                found[key] = answer_boundaries(c, self.vocab.lang or "en")
+            out.append(found[key])
+        return out
+
+    def _read(
+        self, questions: List[str], contexts: List[str], boundaries: List[AnswerBoundaries]
+    ) -> List[Optional[SpanCandidate]]:
         windows = self._encode(questions, contexts)
         starts: List[Optional[numpy.ndarray]] = [None] * len(windows)
         ends: List[Optional[numpy.ndarray]] = [None] * len(windows)
@@ -240,6 +264,7 @@ class SpanQA(TrainablePipe):
             len(questions),
             n_best=self.cfg["n_best"],
             max_answer_length=self.cfg["max_answer_length"],
+            boundaries=boundaries,
         )
 
     @property
@@ -320,7 +345,7 @@ class SpanQA(TrainablePipe):
         found = iter(
             self._best_spans(
                 [_check_question(q["question"]) for qs in per_doc for q in qs],
-                [doc.text for doc, qs in zip(docs, per_doc) for _ in qs],
+                [doc for doc, qs in zip(docs, per_doc) for _ in qs],
             )
         )
         return [[next(found) for _ in qs] for qs in per_doc]

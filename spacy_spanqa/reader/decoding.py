@@ -1,8 +1,11 @@
-"""Turn start/end logits into answers: n-best span search and the no-answer rule."""
+"""Turn start/end logits into answers: n-best span search over whole spaCy
+tokens inside one sentence (see `boundaries`), and the score of a span."""
 import math
 from typing import List, NamedTuple, Optional, Sequence
 
 import numpy
+
+from .boundaries import AnswerBoundaries
 
 
 class SpanCandidate(NamedTuple):
@@ -35,31 +38,52 @@ def best_span_in_window(
     offsets: Sequence[Optional[tuple]],
     n_best: int,
     max_answer_length: int,
+    boundaries: Optional[AnswerBoundaries] = None,
 ) -> Optional[SpanCandidate]:
     """The best span in one window, or None.
 
     Only context tokens can start or end an answer; the end may not precede
-    the start and the answer is at most `max_answer_length` tokens long.
+    the start and the answer is at most `max_answer_length` tokens long. With
+    `boundaries`, a span starts where a spaCy token starts, ends where one
+    ends, and stays inside one sentence.
     """
     ctx = numpy.fromiter((i for i, o in enumerate(offsets) if o is not None), dtype="int64")
     if ctx.size == 0:
         return None
-    s = start_logits[ctx]
-    e = end_logits[ctx]
-    k = min(n_best, ctx.size)
-    top_s = numpy.argpartition(-s, k - 1)[:k]
-    top_e = numpy.argpartition(-e, k - 1)[:k]
-    total = s[top_s][:, None] + e[top_e][None, :]
+    first_char = numpy.fromiter((offsets[i][0] for i in ctx), dtype="int64", count=ctx.size)
+    last_char = numpy.fromiter((offsets[i][1] for i in ctx), dtype="int64", count=ctx.size)
+    if boundaries is None:
+        can_start = can_end = numpy.ones(ctx.size, dtype=bool)
+        start_sentence = end_sentence = numpy.zeros(ctx.size, dtype="int64")
+    else:
+        can_start = numpy.isin(first_char, boundaries.token_starts)
+        can_end = numpy.isin(last_char, boundaries.token_ends)
+        start_sentence = boundaries.sentence_of(first_char)
+        end_sentence = boundaries.sentence_of(last_char - 1)
+    starts, ends = numpy.flatnonzero(can_start), numpy.flatnonzero(can_end)  # positions in ctx
+    if starts.size == 0 or ends.size == 0:
+        return None
+    s = start_logits[ctx[starts]]
+    e = end_logits[ctx[ends]]
+    top_s = starts[_top(s, n_best)]
+    top_e = ends[_top(e, n_best)]
+    total = start_logits[ctx[top_s]][:, None] + end_logits[ctx[top_e]][None, :]
     length = ctx[top_e][None, :] - ctx[top_s][:, None]
-    total = numpy.where((length >= 0) & (length < max_answer_length), total, -numpy.inf)
+    same_sentence = start_sentence[top_s][:, None] == end_sentence[top_e][None, :]
+    total = numpy.where((length >= 0) & (length < max_answer_length) & same_sentence, total, -numpy.inf)
     flat = int(numpy.argmax(total))
     best = total.flat[flat]
     if not numpy.isfinite(best):
         return None
-    i, j = divmod(flat, k)
+    i, j = divmod(flat, total.shape[1])
     null = float(start_logits[0] + end_logits[0])
-    start_tok, end_tok = int(ctx[top_s[i]]), int(ctx[top_e[j]])
-    return SpanCandidate(float(best) - null, offsets[start_tok][0], offsets[end_tok][1])
+    return SpanCandidate(float(best) - null, int(first_char[top_s[i]]), int(last_char[top_e[j]]))
+
+
+def _top(scores: numpy.ndarray, k: int) -> numpy.ndarray:
+    """Indices of the `k` largest scores (all of them when there are fewer)."""
+    k = min(k, scores.size)
+    return numpy.argpartition(-scores, k - 1)[:k]
 
 
 def decode_spans(
@@ -71,12 +95,15 @@ def decode_spans(
     *,
     n_best: int = 20,
     max_answer_length: int = 30,
+    boundaries: Optional[Sequence[Optional[AnswerBoundaries]]] = None,
 ) -> List[Optional[SpanCandidate]]:
-    """The best span of each question+context pair across its windows."""
+    """The best span of each question+context pair across its windows
+    (`boundaries`: one per pair, see `best_span_in_window`)."""
     best: List[Optional[SpanCandidate]] = [None] * n_pairs
     for w, pair in enumerate(pair_index):
         found = best_span_in_window(
-            start_logits[w], end_logits[w], offsets[w], n_best, max_answer_length
+            start_logits[w], end_logits[w], offsets[w], n_best, max_answer_length,
+            boundaries[pair] if boundaries is not None else None,
         )
         if found is not None and (best[pair] is None or found.margin > best[pair].margin):
             best[pair] = found

@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 
-from ..reader.calibration import RIGHT_F1, Calibration, best_threshold, fit_scale_bias, reliability
+from ..reader.calibration import RIGHT_F1, Calibration, best_threshold, fit_scale_bias, reliability, tentative_floor
 from ..reader.corpus import doc_with_questions
 from ..reader.loading import get_span_qa
 from .format import SquadParagraph
@@ -150,17 +150,23 @@ def calibrate(
     progress: bool = True,
 ) -> CalibrationReport:
     """Fit the reader's confidence (score_scale, score_bias) on held-out
-    questions, then its no-answer threshold (best F1), and set them on the
-    reader and its pipe config (`SpanQA.set_calibration`)."""
+    questions, then its no-answer threshold (best F1) and the floor above
+    which a refused span is still offered as a tentative answer (right at
+    least 40% of the time), and set them on the reader and its pipe config
+    (`SpanQA.set_calibration`)."""
     reader = get_span_qa(nlp)
     outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress)
     spans = [o for o in outputs if o.margin is not None]
     before, _, _ = score_outputs(outputs, golds, reader.score_margin, reader.cfg["no_answer_threshold"])
     scale, bias = fit_scale_bias([o.margin for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans])
-    fitted = Calibration(scale, bias, 0.5)
-    reader.set_calibration(fitted)
+    reader.set_calibration(Calibration(scale, bias, 0.5, 0.5))
     at_half, _, _ = score_outputs(outputs, golds, reader.score_margin, 0.5)
-    calibration = Calibration(scale, bias, at_half["best_f1_thresh"])
+    threshold = at_half["best_f1_thresh"]
+    floor, accuracy, count = tentative_floor(
+        [reader.score_margin(o.margin) for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans], threshold
+    )
+    calibration = Calibration(scale, bias, threshold, floor)
     reader.set_calibration(calibration, nlp)
     after, _, _ = score_outputs(outputs, golds, reader.score_margin, calibration.no_answer_threshold)
+    after["tentative"] = {"floor": floor, "questions": count, "share": count / max(len(outputs), 1), "right": accuracy}
     return CalibrationReport(calibration, len(outputs), before, after)

@@ -9,6 +9,7 @@ from typing import Dict, List, Sequence, Tuple
 from .format import SquadParagraph, SquadQuestion, read_squad, write_squad
 from .metric import mentions_answer
 from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
+from .parallel_facts import parallel_fact_paragraphs
 
 
 def split_paragraphs(
@@ -59,12 +60,13 @@ class SplitCounts:
     retrieval: int = 0
     swap: int = 0
     same_article: int = 0
+    parallel_facts: int = 0
     dev_questions: int = 0
     per_input: List[Tuple[str, int, int]] = field(default_factory=list)  # (file name, train, dev paragraphs)
 
     def summary(self) -> str:
         kinds = {"answerable": self.answerable, "on-topic": self.on_topic, "retrieval": self.retrieval,
-                 "swap": self.swap, "same-article": self.same_article}
+                 "swap": self.swap, "same-article": self.same_article, "parallel-facts": self.parallel_facts}
         return f"train: {', '.join(f'{v} {k}' for k, v in kinds.items())}; dev: {self.dev_questions} questions"
 
 
@@ -78,6 +80,7 @@ def make_splits(
     retrieval: float = 0.2,
     swap: float = 0.5,
     unanswerable: float = 0.0,
+    parallel_facts: int = 0,
     seed: int = 13,
 ) -> SplitCounts:
     """Split SQuAD files into train/dev by paragraph (no context leaks) and add
@@ -90,6 +93,9 @@ def make_splits(
     held-out paragraphs as they are) and `dev_<name>_negatives.json` (the same
     plus one generated unanswerable question per answerable one, a third of
     each kind), and the mixed `dev_all.json` / `dev_all_negatives.json`.
+    With `parallel_facts`, that many paragraphs of parallel facts join the
+    training data, and a fifth as many (other names, and relations training
+    never sees) are written to `dev_parallel_facts.json` (see `parallel_facts`).
     """
     dev_dir = Path(dev_dir)
     dev_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +124,12 @@ def make_splits(
     before = _n_questions(train)
     train = add_unanswerable(train, unanswerable, seed=1)
     counts.same_article = _n_questions(train) - before
+    if parallel_facts:
+        facts = parallel_fact_paragraphs(parallel_facts, "train", seed=seed)
+        counts.parallel_facts = _n_questions(facts)
+        train += facts
+        write_squad(parallel_fact_paragraphs(max(1, parallel_facts // 5), "dev", seed=seed),
+                    dev_dir / "dev_parallel_facts.json")
     counts.dev_questions = _n_questions(dev_all)
     random.Random(seed).shuffle(train)
     write_squad(train, train_out)

@@ -103,3 +103,72 @@ def test_batches_are_length_sorted_and_padded_to_their_longest(tiny_nlp):
     assert lengths == sorted(lengths)
     batch = pad_batch(windows, batches[0], 0)
     assert batch["input_ids"].shape[1] == max(len(windows.input_ids[i]) for i in batches[0])
+
+
+# Text whose spaCy tokens span several subword tokens: e-mails, URLs, decimals, hyphenated words.
+TOKENS_TEXT = (
+    "Write to privacy@northwind.example for data requests. The portal is https://hr.northwind.example/leave today. "
+    "The rate rose to 3.75 percent. Our well-known office-wide policy applies."
+)
+
+
+def _whole_token_span(boundaries, start, end):
+    return start in set(boundaries.token_starts.tolist()) and end in set(boundaries.token_ends.tolist())
+
+
+def test_decoding_stops_only_at_whole_spacy_tokens(tiny_nlp):
+    from spacy_spanqa.reader.boundaries import answer_boundaries
+
+    tokenizer = tiny_nlp.get_pipe("span_qa").model.shims[0]._hfmodel.tokenizer
+    boundaries = answer_boundaries(TOKENS_TEXT)
+    for word in ("privacy@northwind.example", "https://hr.northwind.example/leave", "3.75", "well-known", "office-wide"):
+        start = TOKENS_TEXT.index(word)
+        windows = encode_windows(tokenizer, ["q"], [TOKENS_TEXT], max_seq_length=256, doc_stride=64)
+        offsets = windows.offsets[0]
+        pieces = [i for i, o in enumerate(offsets) if o and start <= o[0] and o[1] <= start + len(word)]
+        assert len(pieces) > 2, word  # the model sees several pieces of the one spaCy token
+        # The logits like best to stop inside the token (after its second piece), less at its end ...
+        s, e = _peaked_logits(len(offsets), pieces[0], pieces[1])
+        e[pieces[-1]] = 5.0
+        free = best_span_in_window(s, e, offsets, 20, 64)
+        assert free.end_char < start + len(word)
+        # ... whole-token decoding answers the whole token.
+        whole = best_span_in_window(s, e, offsets, 20, 64, boundaries)
+        assert TOKENS_TEXT[whole.start_char : whole.end_char] == word
+        assert whole.margin < free.margin  # the score is the whole span's own
+
+
+def test_answers_stay_inside_one_sentence():
+    from spacy_spanqa.reader.boundaries import answer_boundaries
+
+    text = "Anna Schmidt leads the finance team. Dara Okoye leads the legal team."
+    offsets = [None] + [(m.start(), m.end()) for m in __import__("re").finditer(r"\w+|\.", text)] + [None]
+    anna, okoye = 1, next(i for i, o in enumerate(offsets) if o and text[o[0] : o[1]] == "Okoye")
+    s, e = _peaked_logits(len(offsets), anna, okoye)  # the span the logits like best crosses a sentence
+    crossing = best_span_in_window(s, e, offsets, 20, 30)
+    assert text[crossing.start_char : crossing.end_char] == "Anna Schmidt leads the finance team. Dara Okoye"
+    inside = best_span_in_window(s, e, offsets, 20, 30, answer_boundaries(text))
+    assert "." not in text[inside.start_char : inside.end_char].rstrip(".")
+
+
+@pytest.mark.parametrize("max_seq_length, doc_stride", [(32, 8), (48, 12)])
+def test_every_answer_is_whole_tokens_also_at_window_edges(tiny_model_dir, max_seq_length, doc_stride):
+    """Windows cut spaCy tokens at their edges; answers never stop inside one, in any runtime."""
+    from spacy_spanqa.reader.boundaries import answer_boundaries
+    from tests.tiny_models import make_nlp
+
+    nlp = make_nlp(tiny_model_dir, max_seq_length=max_seq_length, doc_stride=doc_stride, no_answer_threshold=0.0)
+    reader = nlp.get_pipe("span_qa")
+    questions = ["Where do I write?", "What is the portal?", "What is the rate?", "Which policy?", "Who?"]
+    boundaries = answer_boundaries(TOKENS_TEXT)
+    for runtime in ("torch", "int8"):
+        reader.use_runtime(runtime)
+        answers = reader.answer_pairs([(TOKENS_TEXT, q) for q in questions])
+        for a in answers:
+            assert not a.no_answer
+            assert _whole_token_span(boundaries, a.start_char, a.end_char), (runtime, a.text)
+        doc = nlp.make_doc(TOKENS_TEXT)
+        doc._.qa_questions = questions
+        doc = reader(doc)
+        for a in doc._.qa_answers:
+            assert a.span is not None and a.span.text == a.text  # the Span is exactly the answer

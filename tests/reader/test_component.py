@@ -250,7 +250,7 @@ def test_set_calibration_keeps_cfg_and_the_saved_config_in_step(tiny_model_dir, 
 
     nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12)
     reader = nlp.get_pipe("span_qa")
-    reader.set_calibration(Calibration(score_scale=0.5, score_bias=-1.0, no_answer_threshold=0.3), nlp)
+    reader.set_calibration(Calibration(score_scale=0.5, score_bias=-1.0, no_answer_threshold=0.3, tentative_floor=0.1), nlp)
     assert reader.score_margin(2.0) == pytest.approx(0.5)  # sigmoid(0.5 * 2 - 1)
     nlp.to_disk(tmp_path / "p")
     assert spacy.util.load_config(tmp_path / "p" / "config.cfg")["components"]["span_qa"]["score_scale"] == 0.5

@@ -147,3 +147,13 @@ def test_reliability_of_a_calibrated_score_is_near_zero_error():
     bins, ece = reliability(scores, right)
     assert [b.count for b in bins] == [20, 20]
     assert ece == pytest.approx(0.0, abs=1e-9)
+
+
+def test_reliability_diagram_is_drawn_from_the_printed_tables(tmp_path):
+    from spacy_spanqa.reader.calibration import reliability
+    from spacy_spanqa.squad.plots import plot_reliability
+
+    bins, _ = reliability([0.05, 0.15, 0.55, 0.62, 0.91, 0.97], [False, False, True, False, True, True])
+    table = [b.to_dict() for b in bins]
+    out = plot_reliability({"before": table, "after": table[::-1]}, tmp_path / "plots" / "reliability.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5_000
