@@ -10,6 +10,9 @@ or the app with its runner with `spacy_spanqa.bot.launch.build_bot(options, sett
     blocks        Block Kit messages and modals (pure)
     slack_text    mrkdwn escaping and the plain question in a Slack message (pure)
     followups     follow-ups read with their thread's earlier question (pure)
+    access        the access file: knowledge bases and their audiences (pure)
+    audience      who asks, where, and which knowledge bases that allows (users.info, memberships, cached)
+    knowledge     the knowledge bases one bot serves, and one merged answer across those allowed
     answer_queue  answers questions off Slack's request path, batched
     store         answers, votes, corrections, thread context, event claims (SQLite/PostgreSQL)
     feedback      the vote vocabulary, the report, the SQuAD export

@@ -67,16 +67,27 @@ def serve(
     ),
     batch_size: int = typer.Option(DEFAULT_MAX_BATCH, "--batch-size", min=1, help="Queued questions answered per model call."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    access: Optional[str] = typer.Option(
+        None, "--access", envvar="SPANQA_ACCESS",
+        help="Access file (TOML, or YAML): the knowledge bases and who may read each. Without it, --index is open to every member.",
+    ),
+    allow_guests: bool = typer.Option(False, "--allow-guests", help="Answer guests (refused by default)."),
+    allow_external: bool = typer.Option(
+        False, "--allow-external", help="Answer Slack Connect users from other organizations (refused by default)."
+    ),
 ) -> None:
     """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on --port
-    (needs SLACK_SIGNING_SECRET). SLACK_BOT_TOKEN is always required."""
+    (needs SLACK_SIGNING_SECRET). SLACK_BOT_TOKEN is always required. Guests and
+    Slack Connect users are refused unless let in (--allow-guests,
+    --allow-external, or the access file)."""
     if ctx.invoked_subcommand is not None:
         return
     require_bot_extra("slack_bolt", "slack_sdk", "sqlalchemy")
     options = BotOptions(
         index=index, model=model, top_k=top_k, collection=collection, runtime=runtime, database=database,
         host=host, port=port, prompts=prompts or DEFAULT_PROMPTS, max_question_chars=max_question_chars,
-        batch_size=batch_size, log_level=log_level,
+        batch_size=batch_size, log_level=log_level, access=access, allow_guests=allow_guests,
+        allow_external=allow_external,
     )
     try:
         settings = check_options(options)
@@ -91,6 +102,13 @@ feedback_cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 cli.add_typer(feedback_cli, name="feedback", help="Report the votes, or export them as SQuAD training data.")
 
 FEEDBACK_INDEX_HELP = "Or the index, to use the feedback.sqlite next to it."
+
+
+def knowledge_base_option():
+    return typer.Option(
+        None, "--knowledge-base", "--kb",
+        help="Only answers from this knowledge base of the access file (repeatable); 'default' is the single --index.",
+    )
 
 
 def _existing_store(database: Optional[str], index: Optional[Path]):
@@ -112,13 +130,15 @@ def feedback_report(
     index: Optional[Path] = index_option(help=FEEDBACK_INDEX_HELP),
     worst: int = typer.Option(10, "--worst", min=0, help="How many worst-rated answers to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    knowledge_base: Optional[List[str]] = knowledge_base_option(),
 ) -> None:
-    """Summarise the votes: counts per vote and the worst-rated answers."""
+    """Summarise the votes: counts per vote and the worst-rated answers
+    (with --knowledge-base: of the answers that searched it)."""
     if ctx.invoked_subcommand is not None:
         return
     store = _existing_store(database, index)
     try:
-        summary = store.summary(worst=worst)
+        summary = store.summary(worst=worst, knowledge_bases=knowledge_base or None)
     finally:
         store.close()
     typer.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
@@ -130,17 +150,22 @@ def feedback_export(
     output_format: str = typer.Option("squad", "--format", help="squad: SQuAD v2.0, what `spacy train` reads."),
     database: Optional[str] = database_option(),
     index: Optional[Path] = index_option(help=FEEDBACK_INDEX_HELP),
+    knowledge_base: Optional[List[str]] = knowledge_base_option(),
 ) -> None:
     """Write helpful and corrected answers (and passages confirmed not to hold
-    the answer, as unanswerable questions) as SQuAD v2.0 training data."""
+    the answer, as unanswerable questions) as SQuAD v2.0 training data. With
+    --knowledge-base, only answers that searched nothing else, so the file
+    holds no text another audience may read."""
     if output_format != "squad":
         raise fail(f"Unknown --format {output_format!r}; the one format is squad (SQuAD v2.0).")
     store = _existing_store(database, index)
     try:
-        squad = squad_training_data(store.training_rows())
+        squad = squad_training_data(store.training_rows(knowledge_bases=knowledge_base or None))
     finally:
         store.close()
     answerable, unanswerable = count_examples(squad)
+    if not answerable and not unanswerable and knowledge_base:
+        raise fail(f"No votes or corrections to export from knowledge base(s) {', '.join(knowledge_base)}.", code=FAILED)
     if not answerable and not unanswerable:
         raise fail("No votes or corrections to export yet: Helpful votes and corrected answers become training data.", code=FAILED)
     try:

@@ -2,10 +2,11 @@
 questions, an `AnswerQueue` that answers them off Slack's request path, and
 `Replies` (`replies.py`) that post the answers. Formatting lives in
 `blocks.py`, storage in `store.py`: replicas sharing one database answer each
-Slack event once.
+Slack event once. An `AudienceGate` (`audience.py`) says which knowledge bases
+(`knowledge.py`) each question may search, from the access policy (`access.py`).
 """
 import logging
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -13,7 +14,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from .._moved import moved
 from ..results import Answerer
+from .access import AccessPolicy, Audience, KnowledgeBaseSpec
 from .answer_queue import AnswerQueue
+from .audience import AudienceGate, Home, SlackDirectory
+from .knowledge import KnowledgeBases
 from .listeners import Listeners, register_listeners
 from .replies import Replies
 from .settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_MAX_QUESTION_CHARS, DEFAULT_PROMPTS
@@ -24,10 +28,12 @@ RATE_LIMIT_RETRIES = 3
 
 
 def create_app(
-    answerer: Answerer,
+    answerer: Union[Answerer, KnowledgeBases],
     *,
     client: WebClient,
     store: BotStore,
+    access: Optional[AccessPolicy] = None,
+    home: Optional[Home] = None,
     signing_secret: Optional[str] = None,
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS,
     max_batch: int = DEFAULT_MAX_BATCH,
@@ -36,9 +42,14 @@ def create_app(
     token_verification_enabled: bool = True,
 ) -> App:
     """A bolt App answering with `answerer` (a `QuestionAnswerer`, or anything
-    with its `ask` / `ask_many`) through `client`.
+    with its `ask` / `ask_many`; or `KnowledgeBases`, one answerer per
+    knowledge base) through `client`.
 
     store: answers, votes, thread context and event claims (shared by replicas).
+    access: who may read which knowledge base (None: every knowledge base open
+        to every member; guests and Slack Connect users refused).
+    home: where the app is installed (`audience.Home.from_auth_test`); None:
+        `auth.test` is called when first needed.
     signing_secret: verifies HTTP requests (not used in Socket Mode).
     max_question_chars: longer questions are refused, not truncated.
     max_batch / max_pending: see `AnswerQueue`.
@@ -53,17 +64,29 @@ def create_app(
         token_verification_enabled=token_verification_enabled,
         ignoring_self_events_enabled=True,  # never answer its own messages
     )
-    answers = AnswerQueue(answerer, max_batch=max_batch, max_pending=max_pending)
+    knowledge_bases = answerer if isinstance(answerer, KnowledgeBases) else KnowledgeBases.single(answerer)
+    policy = access if access is not None else open_to_members(knowledge_bases.names)
+    missing = [name for name in policy.names if name not in knowledge_bases.names]
+    if missing or not policy.names:
+        raise ValueError(f"No answerer for the knowledge base(s) {', '.join(missing) or '(none)'} of the access policy.")
+    gate = AudienceGate(policy, SlackDirectory(app.client, policy.cache_seconds, home=home))
+    answers = AnswerQueue(knowledge_bases, max_batch=max_batch, max_pending=max_pending)
     listeners = Listeners(
         app.client,
         answers,
         Replies(app.client, store),
         store,
+        gate,
         max_question_chars=max_question_chars,
         suggested_prompts=suggested_prompts,
     )
     register_listeners(app, listeners)
     return app
+
+
+def open_to_members(names: Sequence[str]) -> AccessPolicy:
+    """Every knowledge base open to every member; guests and outsiders refused (no access file)."""
+    return AccessPolicy(tuple(KnowledgeBaseSpec(name, "", Audience(everyone=True)) for name in names))
 
 
 class _ClientTokenWarningFilter(logging.Filter):

@@ -14,7 +14,8 @@ from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonsElement
 from slack_sdk.models.blocks.basic_components import FeedbackButtonObject
 
 from .._moved import moved
-from ..results import Passage, QAResult, RetrievedPassage
+from ..results import Answer, Passage, QAResult, RetrievedPassage
+from .audience import EXTERNAL, GUEST, NOTHING_FOR_YOU, NOTHING_HERE, SHARED_CHANNEL, UNKNOWN_USER
 from .feedback import HELPFUL, NOT_HELPFUL
 from .slack_text import escape, link_target
 
@@ -224,6 +225,7 @@ def answer_message(
     if answer is None:
         text = "I couldn't find an answer to that in the knowledge base."
         blocks.append(_section(f":shrug: {text}"))
+        blocks.extend(tentative_blocks(result.tentative))
         sources = closest_sources(result.passages)
         if sources:
             blocks.append(_section("*Closest sources:*\n" + "\n".join(sources)))
@@ -246,6 +248,22 @@ def answer_message(
     return text, blocks
 
 
+def tentative_blocks(tentative: Optional[Answer]) -> List[Block]:
+    """The reader's best span below the no-answer threshold, marked as a guess:
+    "Not sure (confidence 12%): the closest passage says …" with the span in
+    bold, and its source. Never shown as the answer."""
+    if tentative is None or tentative.passage is None or not tentative.text.strip():
+        return []
+    passage = tentative.passage
+    return [
+        _section(
+            f":grey_question: *Not sure* (confidence {percent(tentative.score)}): the closest passage says\n"
+            + highlight_excerpt(passage.text, tentative.start_char, tentative.end_char)
+        ),
+        _context(f"Source: {source_mrkdwn(passage)}  ·  Too unsure to be the answer: check the source."),
+    ]
+
+
 def closest_sources(passages: Sequence[RetrievedPassage], limit: int = MAX_SOURCES) -> List[str]:
     """One bullet per distinct source document of the retrieved passages, best first."""
     lines, seen = [], set()
@@ -259,6 +277,26 @@ def closest_sources(passages: Sequence[RetrievedPassage], limit: int = MAX_SOURC
         if len(lines) == limit:
             break
     return lines
+
+
+# Why a question was not answered (audience.py's reasons), one sentence each:
+# no passage, source or "closest sources" list.
+REFUSALS = {
+    GUEST: "Sorry, I only answer questions from full members of this workspace, so I can't help with that.",
+    EXTERNAL: "Sorry, I only answer questions from people in this organization, so I can't help with that.",
+    UNKNOWN_USER: "Sorry, I couldn't confirm who is asking, so I didn't answer; please try again in a few minutes.",
+    NOTHING_HERE: "Sorry, none of the knowledge I can search is open to this channel; try asking me in a direct message.",
+    SHARED_CHANNEL: (
+        "Sorry, I don't answer from the knowledge base in channels shared with other organizations; "
+        "try asking me in a direct message."
+    ),
+    NOTHING_FOR_YOU: "Sorry, none of the knowledge I can search is shared with you, so I can't answer that.",
+}
+
+
+def refusal_message(reason: str) -> str:
+    """One polite sentence saying why a question was not answered."""
+    return REFUSALS.get(reason, REFUSALS[UNKNOWN_USER])
 
 
 def hint_message(bot_user_id: Optional[str] = None) -> str:

@@ -150,6 +150,9 @@ def format_summary(summary: Dict[str, Any]) -> str:
         share = f" ({counts[vote] / total:.0%})" if total else ""
         lines.append(f"    {label + ':':<13} {counts[vote]}{share}")
     lines.append(f"  corrections:    {summary.get('corrections', 0)}")
+    searched = summary.get("knowledge_bases") or {}
+    if len(searched) > 1:
+        lines.append("  answers by knowledge base searched: " + ", ".join(f"{name} {n}" for name, n in searched.items()))
     worst = summary["worst_rated"]
     if worst:
         lines.append("")

@@ -11,10 +11,11 @@ import logging
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..results import Answerer
 from ..retrieval.location import is_milvus_uri, is_server_uri
+from .access import AccessFileError, AccessPolicy, read_access_file, single_index_policy
 from ..retrieval.settings import DEFAULT_COLLECTION, DEFAULT_TOP_K
 from .settings import (
     DEFAULT_HOST,
@@ -60,12 +61,45 @@ class BotOptions:
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     batch_size: int = DEFAULT_MAX_BATCH
     log_level: str = "INFO"
+    access: Optional[str] = None  # the access file: knowledge bases and their audiences
+    allow_guests: bool = False  # guests may ask (added to the access file's setting)
+    allow_external: bool = False  # Slack Connect users may ask
 
     @property
     def database_location(self) -> Union[str, Path]:
         from .store import default_database_path
 
-        return self.database or default_database_path(self.index)
+        if self.database:
+            return self.database
+        if self.access and not self.index:
+            return Path(self.access).expanduser().resolve().parent / "feedback.sqlite"
+        return default_database_path(self.index)
+
+
+def access_policy(options: BotOptions) -> AccessPolicy:
+    """The knowledge bases and audiences the options give: the access file's,
+    or the single --index open to every member. LaunchError (naming the file
+    and line) for a malformed access file."""
+    if options.access is None:
+        return single_index_policy(
+            options.index or "", options.collection,
+            allow_guests=options.allow_guests, allow_external=options.allow_external,
+        )
+    try:
+        policy = read_access_file(options.access)
+    except AccessFileError as error:
+        raise LaunchError(str(error)) from None
+    if policy.knowledge_bases and options.index:
+        raise LaunchError(
+            f"{options.access} lists knowledge bases and --index names another; drop --index (or SPANQA_INDEX), "
+            "or add it to the access file."
+        )
+    if not policy.knowledge_bases:
+        if not options.index:
+            raise LaunchError(f"{options.access} lists no knowledge_bases; add them, or give --index for one open to every member.")
+        single = single_index_policy(options.index, options.collection)
+        policy = AccessPolicy(single.knowledge_bases, policy.allow_guests, policy.allow_external, policy.cache_seconds, policy.source)
+    return policy.with_opt_ins(options.allow_guests, options.allow_external)
 
 
 def check_options(options: BotOptions, env: Optional[Mapping[str, str]] = None) -> "SlackSettings":
@@ -79,6 +113,10 @@ def check_options(options: BotOptions, env: Optional[Mapping[str, str]] = None) 
         raise LaunchError(str(error)) from None
     if not isinstance(logging.getLevelName(options.log_level.upper()), int):  # what logging.setLevel takes
         raise LaunchError(f"Unknown --log-level {options.log_level!r}; use DEBUG, INFO, WARNING or ERROR.")
+    if options.access is not None:
+        access_policy(options)  # the file and its indexes, checked before anything loads
+        if options.index is None:
+            return settings
     index = options.index
     if index is None:
         raise LaunchError("--index is required: pass the index built by `spanqa index`, or set SPANQA_INDEX.")
@@ -123,10 +161,13 @@ class Bot:
         self.store.close()
 
 
-def build_bot(options: BotOptions, settings: "SlackSettings", answerer: Optional[Answerer] = None) -> Bot:
-    """Sign in to Slack, open the database, load the answerer (unless one is
-    given) and build the app and its runner; nothing is served yet. Raises
-    LaunchError, having closed what it opened."""
+def build_bot(
+    options: BotOptions, settings: "SlackSettings", answerer: Union[Answerer, Mapping[str, Answerer], None] = None
+) -> Bot:
+    """Sign in to Slack, read the access policy, open the database, load the
+    answerers (unless given: one, or one per knowledge base name) and build the
+    app and its runner; nothing is served yet. Raises LaunchError, having
+    closed what it opened."""
     from .app import create_app
     from .server import choose_runner
     from .store import BotStore, DatabaseError
@@ -137,19 +178,32 @@ def build_bot(options: BotOptions, settings: "SlackSettings", answerer: Optional
     except Exception as error:  # SlackApiError, or no connection at all
         raise LaunchError(_auth_failure(error, settings.api_url), FAILED) from None
     logger.info("Signed in to Slack as %s in %s", identity.get("user"), identity.get("team"))
+    from .audience import Home, resolve_names
+
+    try:
+        policy = resolve_names(access_policy(options), client)
+    except AccessFileError as error:
+        raise LaunchError(str(error)) from None
+    for kb in policy.knowledge_bases:
+        logger.info("Knowledge base %s (%s): %s", kb.name, kb.index, kb.audience.describe())
+    logger.info(
+        "Guests %s; Slack Connect users %s",
+        "may ask" if policy.allow_guests else "are refused", "may ask" if policy.allow_external else "are refused",
+    )
     try:
         store = BotStore(options.database_location)
     except DatabaseError as error:
         raise LaunchError(str(error), FAILED) from None
     logger.info("Recording answers, feedback and thread context in %s", store.name)
     try:
-        if answerer is None:
-            answerer = load_answerer(options)
+        knowledge_bases = _knowledge_bases(policy, options, answerer)
         app = create_app(
-            answerer,
+            knowledge_bases,
             client=client,
             signing_secret=settings.signing_secret,
             store=store,
+            access=policy,
+            home=Home.from_auth_test(identity.data),
             max_question_chars=options.max_question_chars,
             max_batch=options.batch_size,
             suggested_prompts=options.prompts,
@@ -162,6 +216,46 @@ def build_bot(options: BotOptions, settings: "SlackSettings", answerer: Optional
         store.close()
         raise
     return Bot(app, runner, store, settings.socket_mode)
+
+
+def _knowledge_bases(policy: AccessPolicy, options: BotOptions, given: Union[Answerer, Mapping[str, Answerer], None]):
+    from .knowledge import KnowledgeBases
+
+    if given is None:
+        if options.access is None:
+            return KnowledgeBases.single(load_answerer(options), policy.names[0])
+        return KnowledgeBases(load_knowledge_bases(policy, options))
+    if isinstance(given, Mapping):
+        missing = [name for name in policy.names if name not in given]
+        if missing:
+            raise LaunchError(f"No answerer given for knowledge base(s) {', '.join(missing)}.")
+        return KnowledgeBases({name: given[name] for name in policy.names})
+    if len(policy.names) != 1:
+        raise LaunchError("One answerer was given for several knowledge bases; give one per name.")
+    return KnowledgeBases.single(given, policy.names[0])
+
+
+def load_knowledge_bases(policy: AccessPolicy, options: BotOptions) -> Dict[str, Answerer]:
+    """A `QuestionAnswerer` per knowledge base of the access file, all sharing
+    one reader (loaded once); LaunchError naming the one that fails."""
+    from spacy_spanqa.qa import QuestionAnswerer, load_reader  # slow (loads torch): after the cheap checks
+
+    try:
+        nlp = load_reader(options.model, options.runtime)
+    except ValueError as error:
+        raise LaunchError(str(error)) from None
+    except OSError as error:
+        raise LaunchError(f"Could not load the model: {error}.", FAILED) from None
+    answerers: Dict[str, Answerer] = {}
+    for kb in policy.knowledge_bases:
+        milvus = {"collection": kb.collection} if is_milvus_uri(kb.index) else {}
+        try:
+            answerers[kb.name] = QuestionAnswerer(kb.index, model=nlp, top_k=options.top_k, **milvus)
+        except ValueError as error:
+            raise LaunchError(f"{policy.where(kb.line)}: knowledge base {kb.name!r}: {error}") from None
+        except OSError as error:
+            raise LaunchError(f"{policy.where(kb.line)}: could not open the index of knowledge base {kb.name!r} ({error}).", FAILED) from None
+    return answerers
 
 
 def load_answerer(options: BotOptions) -> Answerer:

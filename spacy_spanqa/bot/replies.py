@@ -8,7 +8,7 @@ feedback and follow-ups find them.
 """
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,7 +16,8 @@ from slack_sdk.webhook import WebhookClient
 
 from ..results import QAResult
 from . import blocks
-from .answer_queue import Outcome
+from .knowledge import Outcome, ScopedResult
+from .settings import DEFAULT_KNOWLEDGE_BASE
 from .store import BotStore
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class Question:
     asked_text: Optional[str] = None  # as typed, when a follow-up was read with context
     read_with: Optional[str] = None  # the earlier question it was read with
     first_in_thread: bool = True
+    knowledge_bases: Tuple[str, ...] = ()  # what its audience lets it search (audience.py)
+    private_to_asker: bool = False  # only the asker reads the answer: never post it where others do
 
 
 class Replies:
@@ -75,6 +78,18 @@ class Replies:
         except Exception as error:
             logger.error("Could not post a reply in %s: %s", question.channel, error)
 
+    def refuse(self, question: Question, text: str) -> None:
+        """A refusal only the asker sees: ephemeral in a channel (a thread reply
+        where that fails), a message in their DM, ephemeral for /ask."""
+        if question.from_command or question.private_to_asker or not question.user:
+            self.text(question, text)
+            return
+        try:
+            self.client.chat_postEphemeral(channel=question.channel, user=question.user, text=text, thread_ts=question.thread_ts)
+        except Exception as error:
+            logger.info("Ephemeral refusal in %s failed (%s); replying in the thread", question.channel, error)
+            self.text(question, text)
+
     def mark(self, question: Question) -> None:
         """Put the "working on it" reaction on the question's message."""
         self._react(question, self.client.reactions_add)
@@ -106,12 +121,23 @@ class Replies:
             self.text(question, blocks.error_message())
 
     def _answer(self, question: Question, result: QAResult) -> None:
+        if isinstance(result, ScopedResult):
+            searched, sources, answered_from = result.searched, result.passage_sources, result.answered_from
+        else:
+            searched, sources, answered_from = question.knowledge_bases or (DEFAULT_KNOWLEDGE_BASE,), None, None
         answer_id = self.store.record_answer(
             result,
             channel=question.channel,
             thread_ts=question.thread_ts,
             asked_by=question.user,
             asked_text=question.asked_text,
+            knowledge_bases=searched,
+            passage_sources=sources,
+            answered_from=answered_from,
+        )
+        logger.info(
+            "Answered %s in %s from knowledge base(s) %s (answer from %s)",
+            question.user, question.channel, ", ".join(searched), answered_from or "none",
         )
         asked_by = question.user if question.from_command else None
         text, answer_blocks = blocks.answer_message(result, answer_id, asked_by=asked_by, read_with=question.read_with)
@@ -135,14 +161,19 @@ class Replies:
 
     def _command_answer(self, question: Question, answer_id: str, text: str, answer_blocks: List[blocks.Block]) -> None:
         """Post /ask answers in the channel so follow-ups can go in their thread;
-        where the bot may not post, answer through the command's response_url."""
+        where the bot may not post, answer through the command's response_url
+        (only to the asker when the answer was scoped to them, e.g. /ask in a
+        DM between two people)."""
         try:
             response = self._post_message(channel=question.channel, text=text, blocks=answer_blocks)
         except SlackApiError as error:
             if error.response.get("error") not in NOT_POSTABLE or not question.response_url:
                 raise
             WebhookClient(question.response_url).send(
-                text=text, blocks=blocks.with_classic_feedback(answer_blocks), response_type="in_channel", replace_original=False
+                text=text,
+                blocks=blocks.with_classic_feedback(answer_blocks),
+                response_type="ephemeral" if question.private_to_asker else "in_channel",
+                replace_original=False,
             )
             return
         self.store.set_thread(answer_id, response["channel"], response["ts"])

@@ -13,3 +13,5 @@ DEFAULT_PROMPTS = (  # offered when someone opens the bot's AI-app thread
     "What is the travel meal allowance?",
 )
 MAX_PROMPTS = 4  # Slack shows at most four suggested prompts
+DEFAULT_KNOWLEDGE_BASE = "default"  # the name of the single --index when there is no access file
+DEFAULT_ACCESS_CACHE_SECONDS = 300  # user facts and memberships looked up in Slack are trusted this long

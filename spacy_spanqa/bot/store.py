@@ -7,6 +7,10 @@ SQLAlchemy Core, so the same statements run on both.
 
 - `answers` / `votes` / `corrections`: what was posted and what users said
   about it, with the passages read, so feedback can become SQuAD training data.
+  Each answer records the knowledge base(s) it searched (`knowledge_bases`, a
+  JSON list), the one its answer came from (`answered_from`) and each passage's
+  (`passages[i].knowledge_base`): the audit trail, and what the report and the
+  export filter on.
 - `turns`: the questions asked in each thread (and DM), so a follow-up is read
   with the thread's earlier question even after a restart or on another replica.
 - `claims`: one row per Slack event id and per message, inserted by the first
@@ -36,14 +40,17 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..results import Passage, QAResult
 from .feedback import VOTES
+from .settings import DEFAULT_KNOWLEDGE_BASE
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,8 @@ answers = Table(
     Column("passage_index", Integer),  # which of them holds the answer
     Column("answer_start", Integer),  # character offsets of the answer in that passage
     Column("answer_end", Integer),
+    Column("knowledge_bases", Text),  # JSON list: the knowledge bases searched (NULL: before audiences, "default")
+    Column("answered_from", String(64)),  # the knowledge base of the answer (or of the tentative one)
     Index("answers_by_thread", "channel", "thread_ts"),
 )
 
@@ -112,7 +121,9 @@ claims = Table(
 )
 
 # Columns added to `answers` after the first release: added to older files on open.
-_LATER_ANSWER_COLUMNS = ("asked_text", "passages", "passage_index", "answer_start", "answer_end")
+_LATER_ANSWER_COLUMNS = (
+    "asked_text", "passages", "passage_index", "answer_start", "answer_end", "knowledge_bases", "answered_from",
+)
 CLAIM_TTL_SECONDS = 24 * 3600  # Slack retries for about five minutes; keep claims a day
 _PURGE_EVERY = 500
 
@@ -243,16 +254,23 @@ class BotStore:
         thread_ts: Optional[str],
         asked_by: Optional[str],
         asked_text: Optional[str] = None,
+        knowledge_bases: Sequence[str] = (DEFAULT_KNOWLEDGE_BASE,),
+        passage_sources: Optional[Sequence[str]] = None,
+        answered_from: Optional[str] = None,
     ) -> str:
-        """Store a posted answer (or no-answer) with the passages read; returns
-        its id for the feedback buttons."""
+        """Store a posted answer (or no-answer) with the passages read and the
+        knowledge bases searched (`passage_sources[i]`: that of passage i;
+        default: the first searched); returns its id for the feedback buttons."""
         answer_id = uuid.uuid4().hex
         answer = result.answer
         passage = answer.passage if answer is not None else None
         read = [r.passage for r in result.passages]
+        sources = list(passage_sources or [])
+        sources += [knowledge_bases[0] if knowledge_bases else DEFAULT_KNOWLEDGE_BASE] * (len(read) - len(sources))
         index = _index_of(passage, read) if passage is not None else None
         if passage is not None and index is None:
             read.append(passage)
+            sources.append(answered_from or (knowledge_bases[0] if knowledge_bases else DEFAULT_KNOWLEDGE_BASE))
             index = len(read) - 1
         row = {
             "id": answer_id,
@@ -267,10 +285,14 @@ class BotStore:
             "thread_ts": thread_ts,
             "asked_by": asked_by,
             "asked_text": asked_text,
-            "passages": json.dumps([_passage_dict(p) for p in read]),
+            "passages": json.dumps([_passage_dict(p, kb) for p, kb in zip(read, sources)]),
             "passage_index": index,
             "answer_start": int(answer.start_char) if answer is not None else None,
             "answer_end": int(answer.end_char) if answer is not None else None,
+            "knowledge_bases": json.dumps(list(knowledge_bases)),
+            "answered_from": answered_from if answered_from is not None else (
+                (knowledge_bases[0] if len(knowledge_bases) == 1 else None) if answer is not None else None
+            ),
         }
         with self.engine.begin() as conn:
             conn.execute(answers.insert().values(**row))
@@ -322,11 +344,18 @@ class BotStore:
             row = conn.execute(select(answers).where(answers.c.id == answer_id)).mappings().first()
         return _decoded(row) if row is not None else None
 
+    def note_asked(self, channel: str, thread_ts: str) -> None:
+        """Mark a thread as asked in the moment a mention arrives (before Slack
+        gets its 200), so a follow-up sent at once is taken even while the
+        mention's own listener has not yet run."""
+        self.claim(f"asked:{channel}:{thread_ts}")
+
     def asked_in_thread(self, channel: str, thread_ts: str) -> bool:
         """True once the bot was asked in the thread (its answer may still be on the way)."""
         query = select(turns.c.id).where(turns.c.channel == channel, turns.c.thread_ts == thread_ts).limit(1)
+        noted = select(claims.c.key).where(claims.c.key == f"asked:{channel}:{thread_ts}"[:255])
         with self.engine.connect() as conn:
-            if conn.execute(query).first() is not None:
+            if conn.execute(query).first() is not None or conn.execute(noted).first() is not None:
                 return True
         return self.answered_in_thread(channel, thread_ts)  # answered before the bot kept turns
 
@@ -335,9 +364,11 @@ class BotStore:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
-    def training_rows(self) -> List[Dict[str, Any]]:
+    def training_rows(self, knowledge_bases: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         """Every answer that got a vote or a correction, with its vote counts and
-        its corrections (newest first), for `feedback.squad_training_data`."""
+        its corrections (newest first), for `feedback.squad_training_data`.
+        knowledge_bases: only answers whose every passage read came from these
+        (so an export for one audience holds no text of another)."""
         helpful = func.sum(case((votes.c.vote == "helpful", 1), else_=0)).label("helpful")
         not_helpful = func.sum(case((votes.c.vote == "not_helpful", 1), else_=0)).label("not_helpful")
         counts = select(votes.c.answer_id, helpful, not_helpful).group_by(votes.c.answer_id).subquery()
@@ -355,23 +386,36 @@ class BotStore:
             if not row["helpful"] and not row["not_helpful"] and row["id"] not in fixes:
                 continue
             item = _decoded(row)
+            if knowledge_bases is not None and not _only_from(item, knowledge_bases):
+                continue
             item["helpful"] = int(row["helpful"] or 0)
             item["not_helpful"] = int(row["not_helpful"] or 0)
             item["corrections"] = fixes.get(row["id"], [])
             out.append(item)
         return out
 
-    def summary(self, worst: int = 10) -> Dict[str, Any]:
-        """Counts per vote, and the answers with the most net "not helpful" votes."""
+    def summary(self, worst: int = 10, knowledge_bases: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+        """Counts per vote, and the answers with the most net "not helpful" votes.
+        knowledge_bases: only answers that searched any of these."""
         helpful = func.sum(case((votes.c.vote == "helpful", 1), else_=0))
         not_helpful = func.sum(case((votes.c.vote == "not_helpful", 1), else_=0))
+        chosen = _searched_any(knowledge_bases)
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(answers)).scalar_one()
-            no_answers = conn.execute(select(func.count()).select_from(answers).where(answers.c.answer.is_(None))).scalar_one()
+            total = conn.execute(select(func.count()).select_from(answers).where(chosen)).scalar_one()
+            no_answers = conn.execute(
+                select(func.count()).select_from(answers).where(answers.c.answer.is_(None), chosen)
+            ).scalar_one()
             counts = {vote: 0 for vote in VOTES}
-            for vote, n in conn.execute(select(votes.c.vote, func.count()).group_by(votes.c.vote)):
+            voted = votes.outerjoin(answers, answers.c.id == votes.c.answer_id)
+            for vote, n in conn.execute(select(votes.c.vote, func.count()).select_from(voted).where(chosen).group_by(votes.c.vote)):
                 counts[vote] = n
-            n_corrections = conn.execute(select(func.count()).select_from(corrections)).scalar_one()
+            n_corrections = conn.execute(
+                select(func.count()).select_from(corrections.outerjoin(answers, answers.c.id == corrections.c.answer_id)).where(chosen)
+            ).scalar_one()
+            by_knowledge_base: Dict[str, int] = {}
+            for (searched,) in conn.execute(select(answers.c.knowledge_bases).where(chosen)):
+                for name in _names(searched):
+                    by_knowledge_base[name] = by_knowledge_base.get(name, 0) + 1
             worst_rows = conn.execute(
                 select(
                     votes.c.answer_id,
@@ -381,6 +425,7 @@ class BotStore:
                     answers.c.source_path, answers.c.source_url, answers.c.created_at,
                 )
                 .select_from(votes.outerjoin(answers, answers.c.id == votes.c.answer_id))
+                .where(chosen)
                 .group_by(
                     votes.c.answer_id, answers.c.question, answers.c.answer, answers.c.score, answers.c.source_title,
                     answers.c.source_path, answers.c.source_url, answers.c.created_at,
@@ -395,6 +440,7 @@ class BotStore:
             "no_answers": no_answers,
             "votes": counts,
             "corrections": n_corrections,
+            "knowledge_bases": dict(sorted(by_knowledge_base.items())),
             "worst_rated": [{**dict(r), "helpful": int(r["helpful"]), "not_helpful": int(r["not_helpful"])} for r in worst_rows],
         }
 
@@ -456,9 +502,37 @@ def _upsert(conn, table: Table, values: Dict[str, Any], keys: Sequence[str]):
     return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
-def _passage_dict(passage: Passage) -> Dict[str, Any]:
-    """What the store keeps of a passage read: enough to show it and to train on it."""
-    return {"id": passage.id, "title": passage.title, "path": passage.path, "url": passage.url, "text": passage.text}
+def _passage_dict(passage: Passage, knowledge_base: str) -> Dict[str, Any]:
+    """What the store keeps of a passage read: enough to show it and to train on
+    it, and the knowledge base it came from."""
+    return {
+        "id": passage.id, "title": passage.title, "path": passage.path, "url": passage.url, "text": passage.text,
+        "knowledge_base": knowledge_base,
+    }
+
+
+def _names(searched: Optional[str]) -> List[str]:
+    """The knowledge bases an answer searched (rows from before audiences: the default one)."""
+    return json.loads(searched) if searched else [DEFAULT_KNOWLEDGE_BASE]
+
+
+def _searched_any(knowledge_bases: Optional[Sequence[str]]):
+    """A WHERE clause: the answer searched any of `knowledge_bases` (None: every answer).
+    Names are letters, digits, '.', '_' and '-' (access.py), so a quoted name matches one list item."""
+    if knowledge_bases is None:
+        return true()
+    clauses = [answers.c.knowledge_bases.like(f'%"{name}"%') for name in knowledge_bases]
+    if DEFAULT_KNOWLEDGE_BASE in knowledge_bases:
+        clauses.append(answers.c.knowledge_bases.is_(None))
+    return or_(*clauses)
+
+
+def _only_from(item: Dict[str, Any], knowledge_bases: Sequence[str]) -> bool:
+    """Every passage of a stored answer came from `knowledge_bases`, and it searched no other."""
+    wanted = set(knowledge_bases)
+    if not set(_names(item.get("knowledge_bases"))) <= wanted:
+        return False
+    return all(p.get("knowledge_base", DEFAULT_KNOWLEDGE_BASE) in wanted for p in item["passages"])
 
 
 def _index_of(passage: Passage, read: Sequence[Passage]) -> Optional[int]:

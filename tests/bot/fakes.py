@@ -37,6 +37,12 @@ TRAVEL = passage(
     "Travel and expenses",
     "handbook/expenses.md",
 )
+SALARY = passage(
+    "salary.md#0",
+    "Salary bands: engineers at level 3 earn 70,000 to 85,000 EUR a year; level 4 earns 85,000 to 100,000 EUR.",
+    "Salary bands",
+    "hr/salary.md",
+)
 # (words that must all be in the question, the passage, the answer): a stand-in for retrieval + reading.
 FAKE_KNOWLEDGE = [
     (("vacation",), LEAVE, "25 days"),
@@ -44,6 +50,8 @@ FAKE_KNOWLEDGE = [
     (("lisbon", "office"), OFFICES, "2021"),
     (("meal", "allowance"), TRAVEL, "40 euros"),
 ]
+# A restricted knowledge base's: salary questions answered from SALARY.
+HR_KNOWLEDGE = [(("salary",), SALARY, "70,000 to 85,000 EUR")]
 
 
 class FakeAnswerer:
@@ -51,9 +59,13 @@ class FakeAnswerer:
     knows nothing else; a question containing "explode" raises RuntimeError,
     "slow" sleeps `slow_seconds`. An `Answerer`, as `QuestionAnswerer` is."""
 
-    def __init__(self, slow_seconds: float = 0.0):
+    def __init__(self, slow_seconds: float = 0.0, knowledge=None, unknown=None, score: float = 0.87, tentative=None):
         self.asked: List[str] = []
         self.slow_seconds = slow_seconds
+        self.knowledge = FAKE_KNOWLEDGE if knowledge is None else knowledge
+        self.unknown = [LEAVE, EXPENSES] if unknown is None else unknown  # passages read for what it does not know
+        self.score = score
+        self.tentative = tentative  # (words, passage, text, score): a no-answer with this tentative answer
         self._lock = threading.Lock()
 
     def ask(self, question: str, top_k: Optional[int] = None) -> QAResult:
@@ -66,13 +78,18 @@ class FakeAnswerer:
         if "slow" in question:
             time.sleep(self.slow_seconds)
         lowered = question.lower()
-        for words, source, text in FAKE_KNOWLEDGE:
+        for words, source, text in self.knowledge:
             if all(w in lowered for w in words):
                 start = source.text.index(text)
-                answer = Answer(question, text, 0.87, start, start + len(text), passage=source)
-                others = [RetrievedPassage(p, 1.2) for p in (LEAVE, EXPENSES, OFFICES) if p is not source]
+                answer = Answer(question, text, self.score, start, start + len(text), passage=source)
+                others = [RetrievedPassage(p, 1.2) for p in self.unknown + [OFFICES] if p is not source]
                 return QAResult(question, answer, [], [RetrievedPassage(source, 7.5)] + others)
-        passages = [RetrievedPassage(LEAVE, 7.5), RetrievedPassage(EXPENSES, 1.2)]
+        passages = [RetrievedPassage(p, 7.5 if i == 0 else 1.2) for i, p in enumerate(self.unknown)]
+        if self.tentative and all(w in lowered for w in self.tentative[0]):
+            _, source, text, score = self.tentative
+            start = source.text.index(text)
+            guess = Answer(question, text, score, start, start + len(text), passage=source)
+            return QAResult(question, None, [], [RetrievedPassage(source, 3.0)] + passages, tentative=guess)
         return QAResult(question, None, [], passages)
 
     def ask_many(self, questions: List[str], top_k: Optional[int] = None) -> List[QAResult]:

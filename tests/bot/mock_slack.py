@@ -20,9 +20,15 @@ BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0001"
 USER_ID = "UPERSON1"
+OTHER_TEAM_ID = "T0002"  # another organization, in a Slack Connect channel
 
 # ---------------------------------------------------------------------------
 # Mock Slack Web API
+
+DIRECTORY_METHODS = {
+    "users.info", "conversations.info", "conversations.members", "conversations.list",
+    "usergroups.users.list", "usergroups.list",
+}
 
 
 @dataclass
@@ -38,9 +44,21 @@ class MockSlackAPI:
     `fail(method, error)` makes the next call(s) of a method answer
     `{"ok": false, "error": error}`; `rate_limit(method)` makes the next one
     answer HTTP 429 with a Retry-After header, as Slack does. Paths under
-    /response/ stand in for slash command and interactivity response_urls."""
+    /response/ stand in for slash command and interactivity response_urls.
+
+    The workspace's directory, for the bot's audience checks: `users` (id ->
+    users.info fields; anyone else is a full member of TEAM_ID), `channels`
+    (id -> conversations.info fields, with "members" for conversations.members,
+    paged by `page_size`), `usergroups` (id -> {"handle", "users"}) and
+    `enterprise_id` (what auth.test says, for an Enterprise Grid install).
+    Users "UGONE…" and channels "CGONE…" are not found."""
 
     def __init__(self) -> None:
+        self.users: Dict[str, Dict[str, Any]] = {}
+        self.channels: Dict[str, Dict[str, Any]] = {}
+        self.usergroups: Dict[str, Dict[str, Any]] = {}
+        self.enterprise_id: Optional[str] = None
+        self.page_size = 2
         self.calls: List[APICall] = []
         self._failures: Dict[str, List[str]] = {}
         self._rate_limits: Dict[str, List[int]] = {}
@@ -124,7 +142,7 @@ class MockSlackAPI:
 
     def _ok(self, method: str, args: Dict[str, Any]) -> Dict[str, Any]:
         if method == "auth.test":
-            return {
+            identity = {
                 "ok": True,
                 "url": "https://example.slack.com/",
                 "team": "Example",
@@ -133,12 +151,66 @@ class MockSlackAPI:
                 "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID,
             }
+            if self.enterprise_id:
+                identity.update(enterprise_id=self.enterprise_id, is_enterprise_install=False)
+            return identity
+        if method in DIRECTORY_METHODS:
+            return self._directory(method, args)
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return {"ok": True}
+
+    def _directory(self, method: str, args: Dict[str, Any]) -> Dict[str, Any]:
+        if method == "users.info":
+            user = args.get("user", "")
+            if user.startswith("UGONE"):
+                return {"ok": False, "error": "user_not_found"}
+            fields = self.users.get(user, {})
+            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID, "name": user.lower(), "deleted": False,
+                                         "is_restricted": False, "is_ultra_restricted": False, **fields}}
+        if method == "conversations.info":
+            name = args.get("channel", "")
+            channel = self.channels.get(name, None if name.startswith("CGONE") else {"id": name, "is_ext_shared": False})
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {k: v for k, v in channel.items() if k != "members"}}
+        if method == "conversations.members":
+            channel = self.channels.get(args.get("channel", ""))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            members = channel.get("members", [])
+            start = int(args.get("cursor") or 0)
+            size = min(int(args.get("limit") or 100), self.page_size)
+            more = start + size < len(members)
+            return {"ok": True, "members": members[start:start + size],
+                    "response_metadata": {"next_cursor": str(start + size) if more else ""}}
+        if method == "conversations.list":
+            return {"ok": True, "channels": [{k: v for k, v in c.items() if k != "members"} for c in self.channels.values()],
+                    "response_metadata": {"next_cursor": ""}}
+        if method == "usergroups.users.list":
+            group = self.usergroups.get(args.get("usergroup", ""))
+            if group is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(group.get("users", []))}
+        if method == "usergroups.list":
+            return {"ok": True, "usergroups": [{"id": id, "handle": g.get("handle", id.lower())} for id, g in self.usergroups.items()]}
+        raise AssertionError(method)
+
+    def wait_for_any(self, methods, count: int = 1, timeout: float = 5.0) -> List[APICall]:
+        """The calls to any of `methods` once there are `count` of them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [c for c in self.calls if c.method in methods]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} call(s) to {methods} within {timeout}s; all calls: {[c.method for c in self.calls]}")
+                self._lock.wait(remaining)
 
     # -- assertions -----------------------------------------------------------
 
