@@ -106,16 +106,18 @@ def test_split_writes_train_and_half_unanswerable_dev_sets_reproducibly(tmp_path
 
     def run(out):
         cmd = [sys.executable, "-m", "spacy_spanqa.cli", "split", str(src), "--train-out", str(out / "train.json"),
-               "--dev-dir", str(out), "--dev-fraction", "0.2"]
+               "--dev-dir", str(out), "--dev-fraction", "0.2", "--parallel-facts", "10"]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
         return out
 
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
-    for name in ("train.json", "dev_kb.json", "dev_kb_negatives.json", "dev_all_negatives.json"):
+    for name in ("train.json", "dev_kb.json", "dev_kb_negatives.json", "dev_all_negatives.json", "dev_parallel_facts.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     train = read_squad(a / "train.json")
     assert any(q.is_impossible for p in train for q in p.questions)
+    assert sum(p.title.startswith("parallel facts: ") for p in train) == 10
+    assert len(read_squad(a / "dev_parallel_facts.json")) == 2  # a fifth as many, held out
     dev = read_squad(a / "dev_kb_negatives.json")
     answerable = sum(1 for p in dev for q in p.questions if q.answers)
     unanswerable = sum(1 for p in dev for q in p.questions if not q.answers)
