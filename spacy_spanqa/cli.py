@@ -86,11 +86,21 @@ def ask(
     runtime: Optional[str] = runtime_option(),
 ):
     """Answer questions from the knowledge base, with sources."""
-    from .qa import QuestionAnswerer
+    from .reader.runtime import check_runtime
+    from .retrieval.location import check_index
 
     if (question is None) == (questions is None):
         raise ValueError("Give either a QUESTION or --questions FILE (one of the two).")
     batch = [question] if questions is None else _read_questions(questions)
+    if any(not q.strip() for q in batch):  # checked before the slow part: loading the reader
+        raise ValueError("Empty question: ask a question with at least one word.")
+    if runtime is not None:
+        check_runtime(runtime)
+    if index_path is not None:
+        check_index(index_path)
+
+    from .qa import QuestionAnswerer
+
     idx = index_path if index_path is not None else _default_index()
     qa = QuestionAnswerer(idx, model=model, top_k=top_k, no_answer_threshold=threshold, runtime=runtime,
                           collection=collection)

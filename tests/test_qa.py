@@ -133,3 +133,23 @@ def test_cli_marks_a_tentative_answer_as_not_sure(qa, tmp_path):
     before, not_sure = out.stdout.split("\nNot sure (confidence ", 1)
     assert "**" not in before  # the refusal comes first, unhighlighted
     assert "**25**" in not_sure and "(from Northwind Labs employee handbook" in not_sure
+
+
+@pytest.mark.parametrize("args, message", [
+    (["   "], "Error: Empty question: ask a question with at least one word."),
+    (["Who?", "--index", "missing.idx"], "Error: No index at missing.idx; build it with `spanqa index FOLDER --index missing.idx`."),
+    (["Who?", "--runtime", "tpu"], "Error: Unknown runtime 'tpu'; use one of: torch, onnx, int8."),
+])
+def test_cli_refuses_bad_arguments_before_loading_the_reader(tmp_path, args, message):
+    code = (
+        "import sys\n"
+        "from spacy_spanqa.cli import main\n"
+        f"sys.argv = ['spanqa', 'ask', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    assert 'torch' not in sys.modules and 'spacy' not in sys.modules, 'loaded before the arguments were checked'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert out.stderr.strip() == message

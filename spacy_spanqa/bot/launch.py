@@ -113,6 +113,13 @@ def check_options(options: BotOptions, env: Optional[Mapping[str, str]] = None) 
         raise LaunchError(str(error)) from None
     if not isinstance(logging.getLevelName(options.log_level.upper()), int):  # what logging.setLevel takes
         raise LaunchError(f"Unknown --log-level {options.log_level!r}; use DEBUG, INFO, WARNING or ERROR.")
+    if options.runtime is not None:
+        from ..reader.runtime import check_runtime  # no torch: refused before the reader loads
+
+        try:
+            check_runtime(options.runtime)
+        except ValueError as error:
+            raise LaunchError(str(error)) from None
     if options.access is not None:
         access_policy(options)  # the file and its indexes, checked before anything loads
         if options.index is None:

@@ -19,6 +19,7 @@ from .decoding import SpanCandidate, decode_spans, span_score
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
 from .onnx_reader import OnnxReader
+from .runtime import RUNTIMES, check_runtime  # noqa: F401  (RUNTIMES: public here too)
 from .scorer import score_qa
 from .windows import QAWindows, encode_windows, length_sorted_batches, pad_batch
 
@@ -33,7 +34,6 @@ weights_dtype = "float32"
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
 
 Context = Union[Doc, str]
-RUNTIMES = ("torch", "onnx", "int8")  # CPU inference; see SpanQA.use_runtime
 
 
 @Language.factory(
@@ -495,11 +495,6 @@ def _answers_match(eg: Example) -> bool:
     if answers is None:
         return not asked
     return [a.question.strip() for a in answers] == asked
-
-
-def check_runtime(runtime: str) -> None:
-    if runtime not in RUNTIMES:
-        raise ValueError(f"Unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}.")
 
 
 def _check_question(question) -> str:

@@ -6,7 +6,8 @@ from typing import Optional, Union
 import spacy
 from spacy.language import Language
 
-from .component import SpanQA, check_runtime
+from .component import SpanQA
+from .runtime import check_runtime
 
 DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "default_model"
 

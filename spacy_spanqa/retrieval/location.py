@@ -28,6 +28,17 @@ def is_milvus_uri(index: Union[str, os.PathLike]) -> bool:
     return str(index).endswith(".db") or is_server_uri(index)
 
 
+def check_index(index: IndexLike) -> None:
+    """Refuse, without loading anything, an index that names no folder, `.db` file or server.
+
+    A missing `.db` path is not an error here: Milvus Lite creates it, and
+    `MilvusRetriever.connect` says when its collection is missing."""
+    if hasattr(index, "search_many") or is_milvus_uri(index):
+        return
+    if not Path(index).is_dir():
+        raise ValueError(f"No index at {index}; build it with `spanqa index FOLDER --index {index}`.")
+
+
 def open_retriever(index: IndexLike, collection: str = DEFAULT_COLLECTION) -> Retriever:
     """The retriever `index` names (see the module docstring); a retriever object is returned as is.
 

@@ -34,6 +34,7 @@ def test_check_options_returns_the_slack_settings_when_everything_makes_sense(in
     [
         ({}, {}, "SLACK_BOT_TOKEN is not set"),
         (HTTP_ENV, {"log_level": "LOUD"}, "Unknown --log-level 'LOUD'"),
+        (HTTP_ENV, {"runtime": "tpu"}, "Unknown runtime 'tpu'; use one of: torch, onnx, int8."),
         (HTTP_ENV, {"index": None}, "--index is required"),
         (HTTP_ENV, {"index": "missing.idx"}, "There is no index at missing.idx"),
         (HTTP_ENV, {"index": "missing.db"}, "There is no index at missing.db"),
