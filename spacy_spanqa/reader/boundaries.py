@@ -8,17 +8,19 @@ characters. Gold answers cross a sentence boundary in under 1% of SQuAD-style
 questions (3% in dialogue), while spans that do are almost always wrong, so
 an answer also stays inside one sentence.
 """
+import functools
 from dataclasses import dataclass
 from typing import Union
 
 import numpy
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 
 from ..sentences import sentencizer
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnswerBoundaries:
     """Character offsets of a context's token starts and ends and of its sentence starts, each sorted."""
 
@@ -34,20 +36,35 @@ class AnswerBoundaries:
 def answer_boundaries(context: Union[Doc, str], lang: str = "en") -> AnswerBoundaries:
     """The boundaries of a Doc (its own tokens; its sentences, or the
     rule-based sentencizer's when it has none), or of a text tokenized by a
-    blank `lang` pipeline."""
+    blank `lang` pipeline (cached: a knowledge base's passages come back)."""
+    if isinstance(context, str):
+        return _text_boundaries(context, lang)
+    return _boundaries(context)
+
+
+@functools.lru_cache(maxsize=2048)
+def _text_boundaries(text: str, lang: str) -> AnswerBoundaries:
+    return _boundaries(text, lang)
+
+
+def _boundaries(context: Union[Doc, str], lang: str = "en") -> AnswerBoundaries:
     if isinstance(context, Doc):
         doc = context
         if doc.has_annotation("SENT_START"):
-            first = [s.start for s in doc.sents]
+            sent_start = doc.to_array(SENT_START) == 1
         else:  # predict only: the caller's Doc is not changed
             [guesses] = Sentencizer().predict([doc])
-            first = [i for i, is_start in enumerate(guesses) if is_start]
+            sent_start = numpy.asarray(guesses, dtype=bool)
     else:
         doc = sentencizer(lang)(context)
-        first = [s.start for s in doc.sents]
-    starts = numpy.fromiter((t.idx for t in doc), dtype="int64", count=len(doc))
-    ends = numpy.fromiter((t.idx + len(t) for t in doc), dtype="int64", count=len(doc))
-    sentence_starts = starts[first] if len(doc) else numpy.zeros(1, dtype="int64")
-    if sentence_starts.size == 0 or sentence_starts[0] > 0:
+        sent_start = doc.to_array(SENT_START) == 1
+    if len(doc) == 0:
+        empty = numpy.zeros(0, dtype="int64")
+        return AnswerBoundaries(empty, empty, numpy.zeros(1, dtype="int64"))
+    offsets = doc.to_array([IDX, LENGTH]).astype("int64")  # one call, not a Token object per token
+    starts, ends = offsets[:, 0], offsets[:, 0] + offsets[:, 1]
+    sent_start[0] = True
+    sentence_starts = starts[sent_start]
+    if sentence_starts[0] > 0:
         sentence_starts = numpy.concatenate([[0], sentence_starts])
     return AnswerBoundaries(starts, ends, sentence_starts)
