@@ -158,13 +158,12 @@ def calibrate(
     outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress)
     spans = [o for o in outputs if o.margin is not None]
     before, _, _ = score_outputs(outputs, golds, reader.score_margin, reader.cfg["no_answer_threshold"])
-    scale, bias = fit_scale_bias([o.margin for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans])
+    right = [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans]
+    scale, bias = fit_scale_bias([o.margin for o in spans], right)
     reader.set_calibration(Calibration(scale, bias, 0.5, 0.5))
     at_half, _, _ = score_outputs(outputs, golds, reader.score_margin, 0.5)
     threshold = at_half["best_f1_thresh"]
-    floor, accuracy, count = tentative_floor(
-        [reader.score_margin(o.margin) for o in spans], [answer_f1(o, golds[o.id]) >= RIGHT_F1 for o in spans], threshold
-    )
+    floor, accuracy, count = tentative_floor([reader.score_margin(o.margin) for o in spans], right, threshold)
     calibration = Calibration(scale, bias, threshold, floor)
     reader.set_calibration(calibration, nlp)
     after, _, _ = score_outputs(outputs, golds, reader.score_margin, calibration.no_answer_threshold)
