@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from .retrieval.settings import DEFAULT_COLLECTION, DEFAULT_TOP_K
+from .serve.settings import TOKEN_ENV
 
 INDEX_HELP = (
     "a folder (the embedded BM25 index), a path ending in .db (Milvus Lite, in this process) "
@@ -54,3 +55,8 @@ def database_option():
     )
 
 
+def token_option():
+    return typer.Option(
+        None, "--token", envvar=TOKEN_ENV, show_default=False,
+        help="API token clients send as `Authorization: Bearer TOKEN`; required with any --host but loopback.",
+    )

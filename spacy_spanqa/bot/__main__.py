@@ -1,6 +1,7 @@
 """Command line: `spanqa-bot --index PATH` runs the bot; `spanqa-bot feedback`
-reports votes, `spanqa-bot feedback export` writes them as SQuAD training data
-and `spanqa-bot manifest` prints the Slack app manifest.
+reports votes, `spanqa-bot feedback export` writes them as SQuAD training data,
+`spanqa-bot report --html FILE` writes the Insights page and `spanqa-bot
+manifest` prints the Slack app manifest.
 
 Slack settings come from the environment (see `server.SlackSettings`): never
 from flags, so tokens stay out of shell history and process lists.
@@ -174,6 +175,34 @@ def feedback_export(
     except OSError as error:
         raise fail(f"Cannot write {out}: {error.strerror or error}.", code=FAILED)
     typer.echo(f"Wrote {answerable} answerable and {unanswerable} unanswerable questions to {out} (SQuAD v2.0).")
+
+
+@cli.command("report")
+def report(
+    html: Path = typer.Option(..., "--html", help="The HTML file to write: the Insights page, self-contained."),
+    database: Optional[str] = database_option(),
+    index: Optional[Path] = index_option(
+        help=FEEDBACK_INDEX_HELP + " A folder index also lists the documents no answer came from."
+    ),
+    knowledge_base: Optional[List[str]] = knowledge_base_option(),
+) -> None:
+    """Write the Insights page of `spanqa serve` (questions per day, share
+    answered, confidence, votes, unanswered questions, documents used and never
+    used) as one HTML file that opens offline; each chart's data is a CSV link."""
+    store = _existing_store(database, index)
+    from ..serve.insights import documents_in_index, read_insights
+    from ..serve.report import insights_html
+
+    try:
+        insights = read_insights(store, documents_in_index(str(index)) if index else None, knowledge_base or None)
+    finally:
+        store.close()
+    try:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(insights_html(insights), encoding="utf8")
+    except OSError as error:
+        raise fail(f"Cannot write {html}: {error.strerror or error}.", code=FAILED)
+    typer.echo(f"Wrote the insights of {insights.asked} questions to {html}.")
 
 
 @cli.command("manifest")
