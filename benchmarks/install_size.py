@@ -14,7 +14,7 @@ from typing import Dict, Iterable, List, Set
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-EXTRAS = ["bot", "milvus", "train", "test"]
+EXTRAS = ["bot", "serve", "milvus", "dense", "train", "plot", "test"]
 
 
 def installed() -> Dict[str, metadata.Distribution]:

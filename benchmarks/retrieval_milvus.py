@@ -3,6 +3,8 @@
     python benchmarks/retrieval_milvus.py                         # quality + 100k-passage sync
     python benchmarks/retrieval_milvus.py --n-passages 20000      # a smaller scale run
     python benchmarks/retrieval_milvus.py --end-to-end 200        # + reader F1 through each retriever
+    python benchmarks/retrieval_milvus.py --skip-quality --n-passages 0   # the syncs section only
+    python benchmarks/retrieval_milvus.py --dense --skip-syncs --n-passages 0   # + Milvus dense and hybrid
 
 1. Quality: the knowledge base is every SQuADShifts new_wiki paragraph, the
    questions the held-out ones of `spanqa split` (10% of paragraphs, seed 13),
@@ -10,8 +12,14 @@
    paragraph is in the top k. Backends: bm25s (the default folder index) and
    Milvus Lite (a .db path) with each analyzer it has: `snowball` (the bm25s
    tokens, made by spanqa) and Milvus's `standard` (no stemming), and
-   `snowball` with English stopwords dropped (`-stop`).
-2. Scale: a knowledge base of --n-passages passages (SQuADShifts contexts, then
+   `snowball` with English stopwords dropped (`-stop`); with --dense also a
+   dense field (all-MiniLM-L6-v2) searched alone and with Milvus's hybrid search.
+2. Syncs (issue 18): the new_wiki paragraphs in files of 7; 70 held-out
+   paragraphs come in by 10 syncs (5 add a file, 5 change one), plus a file
+   with one rare fact. Recall@5 on every question of the synced paragraphs,
+   synced vs a fresh build of the same final folder, for bm25s and Milvus Lite,
+   and the rank of the rare fact's passage right after its sync.
+3. Scale: a knowledge base of --n-passages passages (SQuADShifts contexts, then
    copies with ~15% of words swapped, as in benchmarks/retrieval.py) in files of
    100 JSONL records. Build, query latency, a sync with nothing changed, and a
    sync after one file changed (bm25s: an incremental rebuild; Milvus: the
@@ -91,6 +99,9 @@ def quality(args, work: Path) -> None:
         "milvus-lite standard": (work / "new_wiki_standard.db", {"analyzer": "standard"}),
         "milvus-lite snowball-stop": (work / "new_wiki_stop.db", {"analyzer": "snowball", "stopwords": True}),
     }
+    if args.dense:  # a dense field beside the BM25 one; hybrid: Milvus's hybrid_search with its RRF ranker
+        backends["milvus-lite dense"] = (work / "new_wiki_dense.db", {"mode": "dense"})
+        backends["milvus-lite hybrid"] = (work / "new_wiki_hybrid.db", {"mode": "hybrid"})
     rows = {}
     retrievers = {}
     for name, (index, settings) in backends.items():
@@ -131,6 +142,64 @@ def end_to_end(args, items, retrievers) -> None:
         print(f"  {name:22} EM {ev['exact']:.1f} F1 {ev['f1']:.1f}")
 
 
+def syncs(args, work: Path) -> None:
+    from spacy_spanqa.retrieval.settings import IndexSettings, MilvusSettings
+
+    raw = json.loads((args.data / "new_wiki_v1.0.json").read_text(encoding="utf8"))
+    paragraphs = [{"title": a["title"], **p} for a in raw["data"] for p in a["paragraphs"]]
+    random.Random(18).shuffle(paragraphs)
+    per_file, n_syncs = 7, 10
+    held, base = paragraphs[: n_syncs * per_file], paragraphs[n_syncs * per_file :]
+    groups = [held[i : i + per_file] for i in range(0, len(held), per_file)]
+    items = [(q["question"], p["context"]) for p in held for q in p["qas"]]
+    launch = "The launch code of the Zephyr probe is 4417."
+
+    def recall(retriever) -> float:
+        found = retriever.search_many([q for q, _ in items], 5)
+        return sum(any(p.text in context for p, _ in hits) for (_, context), hits in zip(items, found)) / len(items)
+
+    rows = {}
+    for name, index, settings in [("bm25s", "syncs.idx", IndexSettings(max_words=80)),
+                                  ("milvus-lite", "syncs.db", MilvusSettings(max_words=80))]:
+        kb = work / f"syncs-{name}"
+        kb.mkdir()
+        for n, start in enumerate(range(0, len(base), per_file)):
+            write_squad_part(kb / f"part{n:03d}.jsonl", base[start : start + per_file])
+        retriever, build_s = timed(lambda: sync_index(kb, work / index, settings=settings))
+        existing = sorted(kb.glob("part*.jsonl"))
+        sync_s = []
+        for n, group in enumerate(groups):
+            write_squad_part(kb / f"added{n}.jsonl" if n % 2 == 0 else existing[n], group)
+            retriever, seconds = timed(lambda: sync_index(kb, work / index, settings=settings))
+            sync_s.append(seconds)
+        (kb / "launch.txt").write_text(launch, encoding="utf8")
+        retriever = sync_index(kb, work / index, settings=settings)
+        hits = retriever.search("What is the launch code of the Zephyr probe?", 200)
+        rank = next((i + 1 for i, (p, _) in enumerate(hits) if p.path == "launch.txt"), None)
+        synced = recall(retriever)
+        if hasattr(retriever, "close"):
+            retriever.close()
+        fresh = sync_index(kb, work / f"fresh-{index}", settings=settings)
+        rows[name] = {"passages": len(fresh), "build_s": build_s, "sync_s": statistics.median(sync_s),
+                      "synced": synced, "fresh": recall(fresh), "rank": rank or "> 200"}
+        if hasattr(fresh, "close"):
+            fresh.close()
+    print(f"\n2. Syncs: {len(base)} paragraphs in files of {per_file}, then {n_syncs} syncs of one file each "
+          f"({len(held)} paragraphs) and one with a rare fact; recall@5 on the synced paragraphs' {len(items)} questions")
+    table(rows, [
+        ("passages", "passages", "{:,}"), ("build (s)", "build_s", "{:.1f}"), ("sync of one file, median (s)", "sync_s", "{:.2f}"),
+        ("recall@5 after the syncs", "synced", "{:.3f}"), ("recall@5, fresh build", "fresh", "{:.3f}"),
+        ("rank of the rare fact after its sync", "rank", "{}"),
+    ])
+    for name, row in rows.items():
+        print(f"{name}: synced / fresh recall@5 = {row['synced'] / row['fresh']:.3f}")
+
+
+def write_squad_part(path: Path, paragraphs) -> None:
+    path.write_text("".join(json.dumps({"text": p["context"], "title": p["title"]}) + "\n" for p in paragraphs),
+                    encoding="utf8")
+
+
 def scale(args, work: Path) -> None:
     contexts, questions = load_squadshifts(args.data)
     passages = make_passages(contexts, args.n_passages, args.seed)
@@ -161,7 +230,7 @@ def scale(args, work: Path) -> None:
                       **lat, "noop_s": noop_s, "changed_s": changed_s, "disk_mb": disk / 2**20}
         if hasattr(retriever, "close"):
             retriever.close()
-    print(f"\n2. Scale: {len(passages):,} records in {len(passages) // PER_FILE:,} files of {PER_FILE}; "
+    print(f"\n3. Scale: {len(passages):,} records in {len(passages) // PER_FILE:,} files of {PER_FILE}; "
           f"{args.queries} SQuADShifts questions")
     table(rows, [
         ("passages", "passages", "{:,}"), ("build (s)", "build_s", "{:.1f}"), ("build passages/s", "passages_per_s", "{:.0f}"),
@@ -190,6 +259,8 @@ def main() -> None:
     parser.add_argument("--end-to-end", type=int, default=0, help="Also read the top-5 with the shipped reader for N questions.")
     parser.add_argument("--runtime", default=None, help="Reader runtime for --end-to-end: torch, onnx or int8.")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-syncs", action="store_true")
+    parser.add_argument("--dense", action="store_true", help="Quality: also Milvus Lite dense and hybrid.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
@@ -200,6 +271,8 @@ def main() -> None:
     try:
         if not args.skip_quality:
             quality(args, work)
+        if not args.skip_syncs:
+            syncs(args, work)
         if args.n_passages:
             scale(args, work)
     finally:

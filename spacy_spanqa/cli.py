@@ -1,4 +1,4 @@
-"""The `spanqa` command line: index, ask, evaluate, calibrate, convert, split, export-hf.
+"""The `spanqa` command line: index, ask, evaluate, calibrate, convert, split, export-hf, serve.
 
 Thin commands: each checks its arguments, calls the library and prints. The
 options it shares with `spanqa-bot` are declared once in `options.py`.
@@ -50,15 +50,32 @@ def index(
     stemming: bool = typer.Option(IndexSettings.stemming, help="Folder index: Snowball-stem English words."),
     stopwords: bool = typer.Option(
         IndexSettings.stopwords, help="Drop English stopwords (off: measured better recall; on: faster Milvus Lite queries)."),
+    dense: bool = typer.Option(
+        False, "--dense", help="Rank by a sentence encoder's cosine: finds paraphrases that share no word "
+        "(needs `pip install spacy-spanqa[dense]`; see docs/retrieval.md)."),
+    hybrid: bool = typer.Option(False, "--hybrid", help="Rank by BM25 and the sentence encoder, fused (docs/retrieval.md)."),
+    bm25_only: bool = typer.Option(
+        False, "--bm25", help="Rank by BM25 only (the default for a new index; turns a dense or hybrid one back)."),
+    encoder: Optional[str] = typer.Option(
+        None, help=f"Sentence encoder of --dense/--hybrid: a Hugging Face name or a local folder "
+        f"(default: the index's own, else {IndexSettings.encoder})."),
     as_json: bool = typer.Option(False, "--json", help="Print what was indexed as one JSON object."),
 ):
-    """Index a folder of documents with BM25; re-runs only re-read changed files."""
+    """Index a folder of documents with BM25 (or --dense / --hybrid); re-runs only re-read changed files."""
     from .retrieval.location import is_milvus_uri, sync_index
 
+    if dense + hybrid + bm25_only > 1:
+        raise ValueError("Give one of --bm25, --dense or --hybrid (--hybrid already includes the dense ranking).")
+    # Without a flag, re-indexing keeps what the folder index already is, so a sync never drops its vectors.
+    stored = _stored_milvus_settings(index_path, collection) if is_milvus_uri(index_path) else _stored_index_settings(index_path)
+    mode = "hybrid" if hybrid else "dense" if dense else "bm25" if bm25_only else stored.mode if stored else IndexSettings.mode
+    encoder = encoder or (stored.encoder if stored else IndexSettings.encoder)
     if is_milvus_uri(index_path):
-        settings = MilvusSettings(analyzer=analyzer, stopwords=stopwords, k1=k1, b=b, max_words=max_words)
+        settings = MilvusSettings(analyzer=analyzer, stopwords=stopwords, k1=k1, b=b, max_words=max_words,
+                                  mode=mode, encoder=encoder)
     else:
-        settings = IndexSettings(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words)
+        settings = IndexSettings(backend=backend, k1=k1, b=b, stemming=stemming, stopwords=stopwords, max_words=max_words,
+                                 mode=mode, encoder=encoder)
     idx = sync_index(folder, index_path, collection, progress=True, settings=settings)
     report = idx.report.to_dict() if idx.report else {}
     if as_json:
@@ -66,12 +83,15 @@ def index(
         return
     where = f"{index_path} (collection {collection})" if is_milvus_uri(index_path) else index_path
     changes = f"{len(report['read'])} file(s) read, {len(report['reused'])} unchanged, {len(report['removed'])} removed"
-    typer.echo(f"Indexed {len(idx)} passages from {folder} into {where} ({idx.backend}): {changes}.", err=True)
+    how = idx.backend if mode == "bm25" else f"{idx.backend}, {mode}"
+    typer.echo(f"Indexed {len(idx)} passages from {folder} into {where} ({how}): {changes}.", err=True)
 
 
 @app.command()
 def ask(
-    question: Optional[str] = typer.Argument(None, help="The question."),
+    question: Optional[str] = typer.Argument(
+        None, help="The question. Leave it out to ask at a prompt (on a terminal) or answer stdin's lines one by one."
+    ),
     index_path: Optional[str] = index_option(
         help=f"Index from `spanqa index`: {INDEX_HELP} (default: the example knowledge base)."
     ),
@@ -85,31 +105,174 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one line per question)."),
     runtime: Optional[str] = runtime_option(),
 ):
-    """Answer questions from the knowledge base, with sources."""
+    """Answer questions from the knowledge base, with sources.
+
+    A saved pipeline (the shipped reader included) answers through ONNX Runtime
+    without importing torch, unless --runtime torch: the same answers as
+    PyTorch, in a fraction of the start-up time (its ONNX copy is made on the
+    first run and cached).
+    """
     from .reader.runtime import check_runtime
     from .retrieval.location import check_index
 
-    if (question is None) == (questions is None):
-        raise ValueError("Give either a QUESTION or --questions FILE (one of the two).")
-    batch = [question] if questions is None else _read_questions(questions)
+    if question is not None and questions is not None:
+        raise ValueError("Give either a QUESTION or --questions FILE, not both.")
+    if questions is not None:
+        batch = _read_questions(questions)
+    else:
+        batch = [] if question is None else [question]  # none: questions come one at a time
     if any(not q.strip() for q in batch):  # checked before the slow part: loading the reader
         raise ValueError("Empty question: ask a question with at least one word.")
     if runtime is not None:
         check_runtime(runtime)
     if index_path is not None:
         check_index(index_path)
+    if model is not None:
+        _check_model(model)
 
-    from .qa import QuestionAnswerer
-
-    idx = index_path if index_path is not None else _default_index()
-    qa = QuestionAnswerer(idx, model=model, top_k=top_k, no_answer_threshold=threshold, runtime=runtime,
-                          collection=collection)
-    results = qa.ask_many(batch)
-    for result in results:
+    qa = _question_answerer(index_path, collection, model, top_k, threshold, runtime)
+    if not batch:
+        _answer_as_asked(qa, as_json)
+        return
+    for result in qa.ask_many(batch):
         if as_json or questions is not None:
             typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         else:
             typer.echo(_format(result))
+
+
+def _check_model(model: str) -> None:
+    """Refuse at once a --model that names a path that does not exist (a Hub
+    name or a package name is left to the loader)."""
+    looks_like_path = model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep in model.replace("/", "")
+    if looks_like_path and not Path(model).expanduser().exists():
+        raise ValueError(f"No reader at {model}: give a pipeline directory, an installed pipeline package "
+                         "or a Hugging Face QA checkpoint.")
+
+
+def _question_answerer(index_path, collection, model, top_k, threshold, runtime):
+    """The QuestionAnswerer `spanqa ask` uses, loaded once. A saved pipeline on
+    CPU runs as a `FastReader` (ONNX Runtime, no torch in this process); a
+    Hugging Face checkpoint, or --runtime torch, runs in PyTorch."""
+    from .reader.loading import default_model_dir
+    from .reader.onnx_cache import find_saved_reader
+
+    saved = None if runtime == "torch" else find_saved_reader(model if model is not None else default_model_dir())
+    reader = model
+    if saved is not None:
+        _spacy_without_torch()
+        from .reader.fast_reader import FastReader
+
+        reader = FastReader.load(saved, _cache_dir(), runtime)
+    from .qa import QuestionAnswerer
+
+    idx = index_path if index_path is not None else _default_index()
+    return QuestionAnswerer(idx, model=reader, top_k=top_k, no_answer_threshold=threshold, runtime=runtime,
+                            collection=collection)
+
+
+def _spacy_without_torch() -> None:
+    """Start thinc (so spaCy) with `import torch` failing: thinc imports torch
+    whenever it can (seconds) and the ONNX reader never needs it; torch stays
+    importable for anything else. Only in the `spanqa` process itself (see
+    `main`), never in a process that imported the app."""
+    import sys
+
+    if _standalone and "thinc" not in sys.modules and "torch" not in sys.modules:
+        sys.modules["torch"] = None  # the import system's documented way to make an import fail
+        try:
+            import thinc.compat  # noqa: F401
+        finally:
+            del sys.modules["torch"]
+
+
+def _answer_as_asked(qa, as_json: bool) -> None:
+    """Questions one at a time with the reader loaded once: at a prompt with
+    history on a terminal, else stdin's lines. Ctrl-D or Ctrl-C ends."""
+    import sys
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        history = _start_history()
+        typer.echo("Ask a question (Ctrl-D to quit).", err=True)
+    try:
+        while True:
+            try:
+                line = input("? ") if interactive else sys.stdin.readline()
+            except EOFError:
+                break
+            if not interactive and not line:
+                break
+            if not line.strip():
+                continue
+            result = qa.ask(line.strip())
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else _one_line(result))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if interactive:
+            typer.echo("", err=True)
+            history()
+
+
+def _start_history():
+    """Load readline's history from the cache dir; returns what saves it."""
+    try:
+        import readline
+    except ImportError:  # no readline (Windows): a plain prompt
+        return lambda: None
+    path = _cache_dir() / "ask_history"
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.set_history_length(1000)
+        readline.write_history_file(path)
+
+    return save
+
+
+def _one_line(result) -> str:
+    """The answer, its source and confidence on one line."""
+    a = result.answer
+    if a is not None:
+        return f"{a.text}   ({a.score:.0%}, {_source(a.passage)})"
+    t = result.tentative
+    if t is not None:
+        return f"I don't know; not sure ({t.score:.0%}): {t.text}   ({_source(t.passage)})"
+    return "I don't know: no passage in the knowledge base holds an answer."
+
+
+def _source(passage) -> str:
+    return f"{passage.title} — {passage.url or passage.path}" if passage.title else (passage.url or passage.path)
+
+
+def _stored_index_settings(index_path: str) -> Optional[IndexSettings]:
+    """The settings of the folder index at `index_path`, or None when there is none (or it is unreadable)."""
+    from .retrieval import bm25_store
+
+    build = bm25_store.live_build(Path(index_path))
+    try:
+        return IndexSettings(**bm25_store.read_manifest(build)["settings"]) if build else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _stored_milvus_settings(uri: str, collection: str) -> Optional[MilvusSettings]:
+    """The settings of the spanqa collection `collection` at `uri`, or None when there is none yet."""
+    from .retrieval.milvus import MilvusRetriever
+
+    try:
+        retriever = MilvusRetriever.connect(uri, collection)
+    except ValueError:  # no such collection (yet), or not spanqa's: the sync says which
+        return None
+    try:
+        return retriever.settings
+    finally:
+        retriever.close()
 
 
 def _read_questions(path: Path) -> List[str]:
@@ -342,7 +505,44 @@ def export_hf(
     typer.echo(f"Saved {output}", err=True)
 
 
+from .options import database_option, token_option  # noqa: E402 (spanqa serve's own)
+from .serve.settings import DEFAULT_HOST as SERVE_HOST, DEFAULT_MAX_BATCH, DEFAULT_PORT as SERVE_PORT  # noqa: E402
+
+
+@app.command()
+def serve(
+    index_path: Optional[str] = index_option(
+        help=f"Index from `spanqa index`: {INDEX_HELP} (default: the example knowledge base)."
+    ),
+    model: Optional[str] = model_option(),
+    runtime: Optional[str] = runtime_option(),
+    top_k: int = top_k_option(),
+    collection: str = collection_option(),
+    database: Optional[str] = database_option(),
+    host: str = typer.Option(SERVE_HOST, "--host", help="Address to listen on; any but loopback needs --token."),
+    port: int = typer.Option(SERVE_PORT, "--port", min=1, max=65535, help="Port to listen on."),
+    token: Optional[str] = token_option(),
+    batch_size: int = typer.Option(DEFAULT_MAX_BATCH, "--batch-size", min=1, help="Queued questions answered per model call."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+):
+    """Serve the HTTP API (POST /ask, feedback, /docs) and a web page to ask and
+    to see Insights, on 127.0.0.1 unless given --host and --token."""
+    from .serve.launch import ServeOptions, check_options, serve as run_server
+
+    options = ServeOptions(
+        index=index_path, model=model, runtime=runtime, top_k=top_k, collection=collection, database=database,
+        host=host, port=port, token=token, batch_size=batch_size, log_level=log_level,
+    )
+    check_options(options)  # before anything heavy: the address and token first
+    run_server(options, example_index=_default_index)
+
+
+_standalone = False  # True once `main` runs: this process is the `spanqa` command
+
+
 def main() -> None:
+    global _standalone
+    _standalone = True
     try:
         app()
     except (ValueError, FileNotFoundError) as err:

@@ -3,8 +3,6 @@
 Only typer here (no torch, no spaCy), so either command checks its arguments
 before anything heavy is imported.
 """
-from typing import Optional
-
 import typer
 
 from .retrieval.settings import DEFAULT_COLLECTION, DEFAULT_TOP_K

@@ -5,15 +5,16 @@ the span_qa reader, rank the answers (`rank_answers`).
 """
 import math
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
-
-from spacy.language import Language
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from .reader.loading import DEFAULT_MODEL_DIR, get_span_qa, load_reader  # noqa: F401 (public here too)
 from .results import Answer, Passage, QAResult, RetrievedPassage
 from .retrieval.location import IndexLike, open_retriever
 from .retrieval.settings import DEFAULT_COLLECTION, DEFAULT_TOP_K
 from .squad.metric import normalize_answer
+
+if TYPE_CHECKING:  # not imported here: `spanqa ask` answers without importing spaCy when it can
+    from spacy.language import Language
 
 DEFAULT_BM25_WEIGHT = 2.0  # benchmarks/end_to_end.py: F1 58.1 at 0, 58.8 at 2.0
 
@@ -30,14 +31,15 @@ class QuestionAnswerer:
         (None: the reader's own setting).
     tentative_floor: a no-answer whose best span scores at least this gets it
         as `QAResult.tentative` (None: the reader's own setting; 1: never).
-    bm25_weight: see `rank_answers`; 0: reader only.
+    bm25_weight: the weight of the retrieval score (BM25, cosine or fused, as
+        the index ranks) in `rank_answers`; 0: reader only.
     collection: the Milvus collection (Milvus indexes only).
     """
 
     def __init__(
         self,
         index: IndexLike,
-        model: Union[str, Path, Language, None] = None,
+        model: Union[str, Path, "Language", None] = None,
         top_k: int = DEFAULT_TOP_K,
         no_answer_threshold: Optional[float] = None,
         bm25_weight: float = DEFAULT_BM25_WEIGHT,
@@ -46,7 +48,7 @@ class QuestionAnswerer:
         tentative_floor: Optional[float] = None,
     ):
         self.retriever = open_retriever(index, collection)
-        self.nlp = model if isinstance(model, Language) else load_reader(model, runtime)
+        self.nlp = load_reader(model, runtime) if model is None or isinstance(model, (str, Path)) else model
         self.reader = get_span_qa(self.nlp)
         self.top_k = top_k
         self.no_answer_threshold = (
@@ -90,10 +92,11 @@ def rank_answers(
 ) -> QAResult:
     """The result for `question` from the reader's answer over each retrieved passage.
 
-    answers[i] was read from hits[i] = (passage, retrieval score). No-answers and
-    answers scoring below `threshold` are dropped; the rest are ranked by the
-    calibrated score's log-odds plus `bm25_weight * score / best score` (a
-    share of the retrieval evidence), and de-duplicated (`drop_duplicates`).
+    answers[i] was read from hits[i] = (passage, retrieval score: BM25, cosine
+    or fused, whichever the index ranks by). No-answers and answers scoring
+    below `threshold` are dropped; the rest are ranked by the calibrated
+    score's log-odds plus `bm25_weight * score / best score` (a share of the
+    retrieval evidence), and de-duplicated (`drop_duplicates`).
     When none is left, the best of those scoring at least `tentative_floor`
     becomes the result's `tentative` answer.
     """

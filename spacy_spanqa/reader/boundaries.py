@@ -10,14 +10,14 @@ an answer also stays inside one sentence.
 """
 import functools
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import numpy
-from spacy.attrs import IDX, LENGTH, SENT_START
-from spacy.pipeline import Sentencizer
-from spacy.tokens import Doc
 
 from ..sentences import sentencizer
+
+if TYPE_CHECKING:  # spaCy is imported when boundaries are computed, not before (see boundary_cache)
+    from spacy.tokens import Doc
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class AnswerBoundaries:
         return numpy.searchsorted(self.sentence_starts, chars, side="right") - 1
 
 
-def answer_boundaries(context: Union[Doc, str], lang: str = "en") -> AnswerBoundaries:
+def answer_boundaries(context: Union["Doc", str], lang: str = "en") -> AnswerBoundaries:
     """The boundaries of a Doc (its own tokens; its sentences, or the
     rule-based sentencizer's when it has none), or of a text tokenized by a
     blank `lang` pipeline (cached: a knowledge base's passages come back)."""
@@ -47,8 +47,11 @@ def _text_boundaries(text: str, lang: str) -> AnswerBoundaries:
     return _boundaries(text, lang)
 
 
-def _boundaries(context: Union[Doc, str], lang: str = "en") -> AnswerBoundaries:
-    if isinstance(context, Doc):
+def _boundaries(context: Union["Doc", str], lang: str = "en") -> AnswerBoundaries:
+    from spacy.attrs import IDX, LENGTH, SENT_START
+    from spacy.pipeline import Sentencizer
+
+    if not isinstance(context, str):
         doc = context
         if doc.has_annotation("SENT_START"):
             sent_start = doc.to_array(SENT_START) == 1

@@ -1,7 +1,6 @@
 """The `span_qa` pipeline component: extractive question answering over Docs."""
 import threading
-import warnings
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
@@ -9,19 +8,17 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from spacy.training import Example, validate_examples
-from spacy.util import registry
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from ..results import Answer
-from .boundaries import AnswerBoundaries, answer_boundaries
 from .calibration import Calibration
-from .decoding import SpanCandidate, decode_spans, span_score
+from .decoding import SpanCandidate
 from .extensions import ANSWERS_ATTR, QUESTIONS_ATTR, ensure_extensions, register_reader
 from .model import get_tokenizer, get_transformer, predict_logits
 from .onnx_reader import OnnxReader
-from .runtime import RUNTIMES, check_runtime  # noqa: F401  (RUNTIMES: public here too)
+from .reading import SpanReading, check_question
+from .runtime import RUNTIMES, check_runtime, runtime_from_flags  # noqa: F401  (public here too)
 from .scorer import score_qa
-from .windows import QAWindows, encode_windows, length_sorted_batches, pad_batch
+from .windows import QAWindows, pad_batch
 
 DEFAULT_CONFIG_STR = """
 [model]
@@ -32,8 +29,6 @@ mixed_precision = false
 weights_dtype = "float32"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_CONFIG_STR)["model"]
-
-Context = Union[Doc, str]
 
 
 @Language.factory(
@@ -127,24 +122,7 @@ def make_span_qa(
     )
 
 
-def runtime_from_flags(runtime: str, *, quantize: Optional[bool] = None, onnx: Optional[bool] = None) -> str:
-    """The runtime that 0.2's `quantize` / `onnx` booleans meant, with a
-    DeprecationWarning when either is given; `runtime` when neither is true."""
-    if quantize is not None or onnx is not None:
-        warnings.warn(
-            "span_qa's `quantize` and `onnx` settings are deprecated (removal in 0.4): "
-            'set runtime = "int8", "onnx" or "torch" instead.',
-            DeprecationWarning,
-            stacklevel=2,
-        )
-    if quantize:
-        return "int8"
-    if onnx:
-        return "onnx"
-    return runtime
-
-
-class SpanQA(TrainablePipe):
+class SpanQA(SpanReading, TrainablePipe):
     """Extractive QA: questions on `doc._.qa_questions` get answers in
     `doc._.qa_answers` and `doc.spans[spans_key]`; `doc._.ask(q)` answers now.
 
@@ -198,79 +176,17 @@ class SpanQA(TrainablePipe):
         ensure_extensions()
         register_reader(vocab, self)
 
-    # --- answering -----------------------------------------------------
-
-    def ask(self, context: Context, question: str) -> Answer:
-        """Answer one question over one Doc or text."""
-        return self.answer_pairs([(context, question)])[0]
-
-    def answer_pairs(
-        self, pairs: Sequence[Tuple[Context, str]], no_answer_threshold: Optional[float] = None
-    ) -> List[Answer]:
-        """Answer (context, question) pairs in one batched pass over all windows.
-
-        `no_answer_threshold` overrides the component's setting for this call.
-        """
-        questions = [_check_question(q) for _, q in pairs]
-        best = self._best_spans(questions, [c if isinstance(c, Doc) else str(c) for c, _ in pairs])
-        return [
-            self._make_answer(c, q, b, threshold=no_answer_threshold)
-            for (c, _), q, b in zip(pairs, questions, best)
-        ]
-
-    def _best_spans(self, questions: List[str], contexts: List[Context]) -> List[Optional[SpanCandidate]]:
-        """The best span of each pair (whole spaCy tokens, one sentence); None for an empty context."""
-        texts = [c.text if isinstance(c, Doc) else c for c in contexts]
-        live = [i for i, t in enumerate(texts) if t.strip()]
-        best: List[Optional[SpanCandidate]] = [None] * len(questions)
-        if not live:
-            return best
-        found = self._read(
-            [questions[i] for i in live], [texts[i] for i in live], self._boundaries([contexts[i] for i in live])
-        )
-        for i, b in zip(live, found):
-            best[i] = b
-        return best
-
-    def _boundaries(self, contexts: List[Context]) -> List[AnswerBoundaries]:
-        """Where each context's answers may start and end; a context asked several questions is split once."""
-        found: Dict[Union[int, str], AnswerBoundaries] = {}
-        out = []
-        for c in contexts:
-            key = id(c) if isinstance(c, Doc) else c
-            if key not in found:
-                found[key] = answer_boundaries(c, self.vocab.lang or "en")
-            out.append(found[key])
-        return out
-
-    def _read(
-        self, questions: List[str], contexts: List[str], boundaries: List[AnswerBoundaries]
-    ) -> List[Optional[SpanCandidate]]:
-        windows = self._encode(questions, contexts)
-        starts: List[Optional[numpy.ndarray]] = [None] * len(windows)
-        ends: List[Optional[numpy.ndarray]] = [None] * len(windows)
-        pad_id = get_tokenizer(self.model).pad_token_id or 0
-        for indices in length_sorted_batches(windows, self.cfg["batch_size"]):
-            batch = pad_batch(windows, indices, pad_id)
-            s, e = self._logits(batch)
-            for row, w in enumerate(indices):
-                n = len(windows.input_ids[w])
-                starts[w], ends[w] = s[row, :n], e[row, :n]
-        return decode_spans(
-            starts,
-            ends,
-            windows.offsets,
-            windows.pair_index,
-            len(questions),
-            n_best=self.cfg["n_best"],
-            max_answer_length=self.cfg["max_answer_length"],
-            boundaries=boundaries,
-        )
+    # --- answering (shared with the torch-free reader: see reading.SpanReading) ---
 
     @property
-    def runtime(self) -> str:
-        """How CPU inference runs: "torch", "onnx" or "int8" (see `make_span_qa`)."""
-        return self.cfg["runtime"]
+    def lang(self) -> str:
+        return self.vocab.lang or "en"
+
+    def _tokenizer(self):
+        return get_tokenizer(self.model)
+
+    def _pad_id(self) -> int:
+        return get_tokenizer(self.model).pad_token_id or 0
 
     def use_runtime(self, runtime: str) -> None:
         """Run CPU inference by "torch", "onnx" (float32 ONNX Runtime, same
@@ -303,39 +219,6 @@ class SpanQA(TrainablePipe):
         """New weights (loaded or trained): the ONNX Runtime copies are rebuilt on next use."""
         self._onnx = {}
 
-    def _encode(self, questions, contexts, answers=None) -> QAWindows:
-        return encode_windows(
-            get_tokenizer(self.model),
-            questions,
-            contexts,
-            max_seq_length=self.cfg["max_seq_length"],
-            doc_stride=self.cfg["doc_stride"],
-            max_query_length=self.cfg["max_query_length"],
-            answers=answers,
-        )
-
-    def _make_answer(
-        self, context: Context, question, best: Optional[SpanCandidate], qid=None, threshold=None
-    ) -> Answer:
-        if best is None:
-            return Answer(question, "", 0.0, no_answer=True, question_id=qid)
-        score = self.score_margin(best.margin)
-        if threshold is None:
-            threshold = self.cfg["no_answer_threshold"]
-        if score < threshold:
-            return Answer(question, "", score, no_answer=True, question_id=qid)
-        text = context.text if isinstance(context, Doc) else context
-        span = None
-        if isinstance(context, Doc):
-            span = context.char_span(best.start_char, best.end_char, label=question, alignment_mode="expand")
-        return Answer(
-            question, text[best.start_char : best.end_char], score, best.start_char, best.end_char, span, question_id=qid
-        )
-
-    def score_margin(self, margin: float) -> float:
-        """The calibrated score of a span whose logit margin over the null answer is `margin`."""
-        return span_score(self.cfg["score_scale"] * margin + self.cfg["score_bias"])
-
     # --- the pipe API ----------------------------------------------------
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Optional[SpanCandidate]]]:
@@ -344,7 +227,7 @@ class SpanQA(TrainablePipe):
         per_doc = [_questions(doc) for doc in docs]
         found = iter(
             self._best_spans(
-                [_check_question(q["question"]) for qs in per_doc for q in qs],
+                [check_question(q["question"]) for qs in per_doc for q in qs],
                 [doc for doc, qs in zip(docs, per_doc) for _ in qs],
             )
         )
@@ -416,7 +299,7 @@ class SpanQA(TrainablePipe):
             text = eg.reference.text
             for q in _questions(eg.reference):
                 gold = q.get("answers") or []
-                questions.append(_check_question(q["question"]))
+                questions.append(check_question(q["question"]))
                 contexts.append(text)
                 if gold:
                     start = int(gold[0]["answer_start"])
@@ -496,8 +379,3 @@ def _answers_match(eg: Example) -> bool:
         return not asked
     return [a.question.strip() for a in answers] == asked
 
-
-def _check_question(question) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("Empty question: ask a question with at least one word.")
-    return question.strip()

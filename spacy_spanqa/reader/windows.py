@@ -1,13 +1,15 @@
 """Encode question+context pairs as overlapping windows with the fast tokenizer.
 
-The tokenizer's `offset_mapping`, `sequence_ids` and
-`overflow_to_sample_mapping` do the windowing; we only trim long questions
-and turn gold character spans into token targets.
+The fast tokenizer's truncation with a stride, its offsets and sequence ids
+do the windowing (driven on the `tokenizers` library directly, as transformers'
+fast tokenizers do, so the torch-free reader cuts the same windows); we only
+trim long questions and turn gold character spans into token targets.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
+from tokenizers import Tokenizer
 
 
 @dataclass
@@ -30,13 +32,23 @@ class QAWindows:
         return len(self.input_ids)
 
 
+def text_tokenizer(tokenizer) -> Tuple[Tokenizer, bool]:
+    """The `tokenizers.Tokenizer` that does the work (a transformers fast
+    tokenizer's backend, or the one given) and whether the model takes token type ids."""
+    if isinstance(tokenizer, Tokenizer):
+        return tokenizer, True
+    return tokenizer.backend_tokenizer, "token_type_ids" in tokenizer.model_input_names
+
+
 def truncate_questions(tokenizer, questions: Sequence[str], max_query_length: int) -> List[str]:
     """Cut questions longer than `max_query_length` tokens at a token boundary."""
-    enc = tokenizer(list(questions), add_special_tokens=False, return_offsets_mapping=True)
+    backend, _ = text_tokenizer(tokenizer)
+    backend.no_truncation()
+    backend.no_padding()
     out = []
-    for question, offsets in zip(questions, enc["offset_mapping"]):
-        if len(offsets) > max_query_length:
-            question = question[: offsets[max_query_length - 1][1]]
+    for question, enc in zip(questions, backend.encode_batch(list(questions), add_special_tokens=False)):
+        if len(enc.offsets) > max_query_length:
+            question = question[: enc.offsets[max_query_length - 1][1]]
         out.append(question)
     return out
 
@@ -62,27 +74,20 @@ def encode_windows(
     if not questions:
         return QAWindows([], None, [], [], [])
     questions = truncate_questions(tokenizer, questions, max_query_length)
-    enc = tokenizer(
-        list(questions),
-        list(contexts),
-        truncation="only_second",
-        max_length=max_seq_length,
-        stride=doc_stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        padding=False,
-    )
-    pair_index = list(enc["overflow_to_sample_mapping"])
-    token_type_ids = enc.get("token_type_ids")
+    backend, with_types = text_tokenizer(tokenizer)
+    backend.enable_truncation(max_seq_length, stride=doc_stride, strategy="only_second", direction="right")
+    backend.no_padding()
+    encoded = backend.encode_batch(list(zip(questions, contexts)))
+    windows = [(pair, e) for pair, enc in enumerate(encoded) for e in [enc, *enc.overflowing]]
     offsets: List[List[Optional[tuple]]] = []
     labels: List[tuple] = []
-    for w, window_offsets in enumerate(enc["offset_mapping"]):
-        seq_ids = enc.sequence_ids(w)
-        ctx = [tuple(o) if s == 1 else None for o, s in zip(window_offsets, seq_ids)]
+    for pair, e in windows:
+        ctx = [tuple(o) if s == 1 else None for o, s in zip(e.offsets, e.sequence_ids)]
         offsets.append(ctx)
         if answers is not None:
-            labels.append(_token_targets(ctx, answers[pair_index[w]]))
-    return QAWindows(list(enc["input_ids"]), token_type_ids, offsets, pair_index, labels)
+            labels.append(_token_targets(ctx, answers[pair]))
+    token_type_ids = [e.type_ids for _, e in windows] if with_types else None
+    return QAWindows([e.ids for _, e in windows], token_type_ids, offsets, [p for p, _ in windows], labels)
 
 
 def _token_targets(offsets: List[Optional[tuple]], answer: Optional[Tuple[int, int]]) -> tuple:

@@ -5,7 +5,10 @@
     location            what an `--index` value names (folder, `*.db`, server URL): open_retriever, sync_index
     documents           reading the folder: supported files, their hashes, parsers -> Document
     passages            cutting Documents into passages of whole sentences (spacy_spanqa.sentences)
-    bm25                the folder index, BM25Index: incremental, atomic builds; load; search
+    bm25                the folder index, BM25Index: incremental, atomic builds; load; search (bm25, dense, hybrid)
+    encoder             SentenceEncoder: texts to unit vectors (all-MiniLM-L6-v2 by default), ONNX Runtime int8
+    dense               the folder index's passage vectors: float16 on disk, exact dot-product top-k
+    hybrid              BM25 and dense candidates fused into one ranking (FusionSettings)
     bm25_tokens         the one BM25 tokenisation (lowercase, Snowball stems, optional stopwords)
     bm25_store          the folder index's files on disk (builds, CURRENT, manifest)
     bm25s_backend,      the two scorers a folder index can use (bm25s, the default; rank-bm25)

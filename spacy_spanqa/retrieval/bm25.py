@@ -2,12 +2,13 @@
 
     index = BM25Index.build("docs/", "docs.idx")   # re-runs re-read only changed files
     index = BM25Index.build("docs/", "rb.idx", IndexSettings(backend="rank-bm25"))  # or backend="rank-bm25"
+    index = BM25Index.build("docs/", "hy.idx", mode="hybrid")  # + sentence-encoder vectors, fused with BM25
     index = BM25Index.load("docs.idx")              # no re-tokenising; arrays memory-mapped
     index.search("How many vacation days do new hires get?", top_k=5)
     index.sync("docs/")                             # the same incremental build, in place
 
 The embedded default `Retriever`: one folder on one machine, fine up to about
-1M passages (see README "Scaling out" for when to move to Milvus).
+1M passages (see docs/scaling-out.md for when to move to Milvus).
 """
 import json
 import os
@@ -24,13 +25,14 @@ from tqdm import tqdm
 
 from ..results import Passage
 from . import bm25_store as store
-from . import documents
+from . import dense, documents, hybrid
 from .bm25_tokens import TokenLists, Vocabulary, tokenize_queries, tokenize_texts
 from .bm25s_backend import BM25sScorer
+from .encoder import SentenceEncoder, shared_encoder
 from .passages import source_passages
 from .protocol import SyncReport
 from .rank_bm25_backend import RankBM25Scorer
-from .settings import DEFAULT_TOP_K, FORMAT, IndexSettings
+from .settings import DEFAULT_TOP_K, FORMAT, FusionSettings, IndexSettings
 
 BACKENDS = {BM25sScorer.name: BM25sScorer, RankBM25Scorer.name: RankBM25Scorer}
 TOKENIZE_BATCH = 20_000
@@ -55,21 +57,26 @@ class _Corpus:
     offsets: np.ndarray
     vocab: List[str]
     files: Dict[str, Dict[str, Any]]
+    vectors: Optional[np.ndarray] = None  # one sentence-encoder row per passage ("dense" and "hybrid" only)
 
 
 class BM25Index:
-    """Passages of a knowledge base scored with BM25 and kept on disk; `search` returns the best first.
+    """Passages of a knowledge base ranked by BM25, a sentence encoder or both (`settings.mode`), kept on disk;
+    `search` returns the best first.
 
     Searching is safe from several threads (e.g. a Slack app's listeners).
     """
 
     def __init__(self, path: Path, settings: IndexSettings, scorer, passages: Sequence[Dict[str, Any]],
-                 vocab: List[str], manifest: Dict[str, Any], report: Optional[SyncReport] = None):
+                 vocab: List[str], manifest: Dict[str, Any], report: Optional[SyncReport] = None,
+                 vectors: Optional[np.ndarray] = None):
         self.path = path
         self.settings = settings
         self.scorer = scorer
         self.manifest = manifest
         self.report = report  # set by build(): which files were read, reused, removed
+        self.vectors = None if vectors is None else dense.searchable(vectors)  # "dense" and "hybrid" only
+        self.fusion = FusionSettings()  # how "hybrid" fuses; set it to tune without rebuilding
         self._passages = passages
         self._passages_lock = threading.Lock()  # the mmapped JSONL reader seeks a shared file position
         self._vocab = {token: i for i, token in enumerate(vocab)}
@@ -81,8 +88,17 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self._passages)
 
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The sentence encoder of a "dense" or "hybrid" index (loaded once per process)."""
+        return shared_encoder(self.settings.encoder)
+
     def __repr__(self) -> str:
-        return f"BM25Index({str(self.path)!r}, backend={self.backend!r}, passages={len(self)})"
+        return f"BM25Index({str(self.path)!r}, backend={self.backend!r}, mode={self.mode!r}, passages={len(self)})"
 
     @classmethod
     def build(
@@ -99,8 +115,8 @@ class BM25Index:
         settings: an `IndexSettings` (default: its defaults); `overrides` are any
         of its fields by name (backend="rank-bm25", k1=1.2, ...) applied on top.
         Re-running on a folder re-reads only added or changed files (sha256 of
-        their bytes) and reuses the stored passages and tokens of the rest;
-        other settings rebuild everything. The previous index stays loadable
+        their bytes) and reuses the stored passages, tokens and vectors of the
+        rest; other settings rebuild everything. The previous index stays loadable
         until the new one is complete. Progress bars go to stderr.
         """
         settings = _settings(settings, overrides)
@@ -150,6 +166,8 @@ class BM25Index:
         try:
             store.write_passages(build, corpus.lines)
             store.write_tokens(build, corpus.flat, corpus.offsets, corpus.vocab)
+            if corpus.vectors is not None:
+                dense.write_vectors(build, corpus.vectors)
             scorer = BACKENDS[settings.backend].build(
                 TokenLists(corpus.flat, corpus.offsets), corpus.vocab, settings.k1, settings.b, progress
             )
@@ -161,7 +179,8 @@ class BM25Index:
             raise
         store.remove_old_builds(path, keep=build)
         passages = store.open_passages(build, mmap=True)
-        return cls(path, settings, scorer, passages, corpus.vocab, manifest, report)
+        vectors = dense.read_vectors(build) if corpus.vectors is not None else None
+        return cls(path, settings, scorer, passages, corpus.vocab, manifest, report, vectors)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], mmap: bool = True) -> "BM25Index":
@@ -170,34 +189,37 @@ class BM25Index:
         build = store.live_build(path)
         if build is None:
             raise ValueError(f"No index at {path}; build it with `spanqa index FOLDER --index {path}`.")
+        flag = ""  # the mode's CLI flag, for the rebuild command
         try:
             manifest = store.read_manifest(build)
             settings = IndexSettings(**manifest["settings"])
+            flag = "" if settings.mode == "bm25" else f" --{settings.mode}"
             if settings.format != FORMAT:
                 raise ValueError(f"format {settings.format} is not {FORMAT}")
             scorer = BACKENDS[settings.backend].load(build, mmap)
             passages = store.open_passages(build, mmap)
             vocab = store.read_vocab(build)
-            if not len(scorer) == len(passages) == manifest["n_passages"]:
+            vectors = dense.read_vectors(build, mmap) if settings.mode != "bm25" else None
+            if not len(scorer) == len(passages) == manifest["n_passages"] == len(vectors if vectors is not None else passages):
                 raise ValueError("its passage counts disagree")
         except Exception as err:  # any damage to the stored files means the same thing to the user
             raise ValueError(
                 f"The index at {path} is damaged or from another version ({type(err).__name__}: {err}); "
-                f"rebuild it with `spanqa index FOLDER --index {path}`."
+                f"rebuild it with `spanqa index FOLDER --index {path}{flag}`."
             ) from None
-        return cls(path, settings, scorer, passages, vocab, manifest)
+        return cls(path, settings, scorer, passages, vocab, manifest, vectors=vectors)
 
     def sync(self, folder: Union[str, os.PathLike], progress: bool = False) -> SyncReport:
         """Bring the index up to date with `folder` (an incremental build with this index's settings)."""
         built = self.build(folder, self.path, self.settings, progress=progress)
         with self._passages_lock:
-            self.__dict__.update({k: v for k, v in vars(built).items() if k != "_passages_lock"})
+            self.__dict__.update({k: v for k, v in vars(built).items() if k not in ("_passages_lock", "fusion")})
         return built.report
 
     def describe(self) -> Dict[str, Any]:
         """What this index is, for `--json` output and logs."""
         return {
-            "backend": self.backend, "index": str(self.path), "passages": len(self),
+            "backend": self.backend, "mode": self.mode, "index": str(self.path), "passages": len(self),
             "source": self.manifest.get("source"), "built_at": self.manifest.get("built_at"),
             "settings": asdict(self.settings),
         }
@@ -209,21 +231,48 @@ class BM25Index:
         return Passage.from_dict(data)
 
     def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> List[Tuple[Passage, float]]:
-        """Up to `top_k` (passage, BM25 score) pairs, best first; [] when no passage shares a word."""
+        """Up to `top_k` (passage, score) pairs, best first: the BM25 score ([] when no passage shares a word),
+        the cosine ("dense") or the fused score ("hybrid", see FusionSettings)."""
         return self.search_many([query], top_k)[0]
 
     def search_many(self, queries: Sequence[str], top_k: int = DEFAULT_TOP_K) -> List[List[Tuple[Passage, float]]]:
-        """`search` for a batch of queries at once (one tokeniser call, one backend call)."""
+        """`search` for a batch of queries at once (one tokeniser call, one encoder call, one backend call)."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 (got {top_k}).")
-        tokens = tokenize_queries(list(queries), self.settings.stemming, self.settings.stopwords)
+        return [[(self.passage(int(r)), float(s)) for r, s in zip(rows, scores)]
+                for rows, scores in self.rank(list(queries), top_k)]
+
+    def rank(self, queries: List[str], top_k: int, mode: Optional[str] = None) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """(passage rows, scores) best first for each query, by `mode` (default: the index's own).
+
+        A "dense" or "hybrid" index can also rank by the others (benchmarks compare them on one index).
+        """
+        mode = mode or self.mode
+        if mode == "bm25":
+            return self._bm25_rank(queries, top_k)
+        if self.vectors is None:
+            raise ValueError(f"The index at {self.path} has no passage vectors; rebuild it with "
+                             f"`spanqa index FOLDER --index {self.path} --{mode}` to rank by {mode}.")
+        vectors = self.encoder.encode_queries(queries)
+        if mode == "dense":
+            return dense.top_k(self.vectors, vectors, top_k)
+        candidates = max(top_k, self.fusion.candidates)
+        lexical = self._bm25_rank(queries, candidates)
+        semantic = dense.top_k(self.vectors, vectors, candidates)
+        return [hybrid.fuse(lex, sem, lambda rows, q=q: dense.scores_of(self.vectors, q, rows), top_k, self.fusion)
+                for lex, sem, q in zip(lexical, semantic, vectors)]
+
+    def _bm25_rank(self, queries: List[str], top_k: int) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """BM25's (rows, scores) for each query; empty when the query shares no word with the passages."""
+        tokens = tokenize_queries(queries, self.settings.stemming, self.settings.stopwords)
         ids = [[self._vocab[t] for t in query if t in self._vocab] for query in tokens]
         asked = [i for i, query in enumerate(ids) if query]
-        results: List[List[Tuple[Passage, float]]] = [[] for _ in ids]
+        results = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in ids]
         if asked:
             found = self.scorer.top_k([ids[i] for i in asked], min(top_k, len(self)))
             for i, (rows, scores) in zip(asked, found):
-                results[i] = [(self.passage(int(r)), float(s)) for r, s in zip(rows, scores) if s > 0]
+                positive = np.asarray(scores) > 0
+                results[i] = (np.asarray(rows)[positive], np.asarray(scores, dtype=np.float32)[positive])
         return results
 
 
@@ -243,9 +292,12 @@ def _live_manifest(path: Path, settings: IndexSettings) -> Optional[Tuple[Path, 
         return None
     try:
         manifest = store.read_manifest(build)
-        if manifest.get("settings") != asdict(settings) or store.count_stored(build) != manifest["n_passages"]:
+        # Keys a 0.2/0.3 manifest lacks take their defaults, so its indexes keep syncing incrementally.
+        if IndexSettings(**manifest["settings"]) != settings or store.count_stored(build) != manifest["n_passages"]:
             return None
-    except (OSError, ValueError, KeyError):  # a damaged live build is simply not reused
+        if settings.mode != "bm25" and len(dense.read_vectors(build)) != manifest["n_passages"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):  # a damaged live build is simply not reused
         return None
     return build, manifest
 
@@ -274,15 +326,21 @@ def _read_folder(folder: Path, index_path: Path, settings: IndexSettings,
 
 def _assemble(parts: List[_Part], previous: Optional[Tuple[Path, Dict[str, Any]]],
               settings: IndexSettings, progress: bool) -> _Corpus:
-    """Concatenate reused and new passages in file order, with tokens in one compact vocabulary."""
+    """Concatenate reused and new passages in file order, with tokens in one compact vocabulary
+    (and, for "dense" and "hybrid", vectors: only new passages are encoded)."""
     vocab = Vocabulary()
-    new_flat, new_lengths = _tokenize([p.text for part in parts for p in part.passages], settings, vocab, progress)
+    new_texts = [p.text for part in parts for p in part.passages]
+    new_flat, new_lengths = _tokenize(new_texts, settings, vocab, progress)
+    with_vectors = settings.mode != "bm25"
+    if with_vectors:
+        new_vectors = shared_encoder(settings.encoder).encode(new_texts, progress=progress) if new_texts else None
     if previous is not None and any(part.reused for part in parts):
         old_flat, old_offsets, old_vocab = store.read_tokens(previous[0])
         old_lines = store.read_passage_lines(previous[0])
         old_ids = vocab.remap(old_vocab)
+        old_vectors = dense.read_vectors(previous[0]) if with_vectors else None
     lines: List[str] = []
-    pieces, lengths, files = [], [], {}
+    pieces, lengths, files, vector_pieces = [], [], {}, []
     n_new = n_new_tokens = 0
     for part in parts:
         start = len(lines)
@@ -291,19 +349,24 @@ def _assemble(parts: List[_Part], previous: Optional[Tuple[Path, Dict[str, Any]]
             lines += old_lines[s:e]
             pieces.append(old_ids[old_flat[old_offsets[s] : old_offsets[e]]])
             lengths.append(np.diff(old_offsets[s : e + 1]))
+            if with_vectors:
+                vector_pieces.append(np.asarray(old_vectors[s:e], dtype=np.float32))
         else:
             part_lengths = new_lengths[n_new : n_new + len(part.passages)]
             n_tokens = int(part_lengths.sum())
             lines += [json.dumps(p.to_dict(), ensure_ascii=False, default=str) for p in part.passages]
             pieces.append(new_flat[n_new_tokens : n_new_tokens + n_tokens])
             lengths.append(part_lengths)
+            if with_vectors:
+                vector_pieces.append(new_vectors[n_new : n_new + len(part.passages)])
             n_new += len(part.passages)
             n_new_tokens += n_tokens
         if part.rel is not None:
             files[part.rel] = {"sha256": part.sha256, "start": start, "end": len(lines)}
     flat, vocab_list = vocab.compact(np.concatenate(pieces))
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64)
-    return _Corpus(lines, flat, offsets, vocab_list, files)
+    vectors = np.concatenate(vector_pieces) if with_vectors else None
+    return _Corpus(lines, flat, offsets, vocab_list, files, vectors)
 
 
 def _tokenize(texts: List[str], settings: IndexSettings, vocab: Vocabulary, progress: bool) -> Tuple[np.ndarray, np.ndarray]:

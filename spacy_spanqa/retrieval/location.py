@@ -66,6 +66,10 @@ def sync_index(folder: Union[str, os.PathLike], index: Union[str, os.PathLike], 
     if is_milvus_uri(index):
         from .milvus import MilvusRetriever
 
+        mode = overrides.get("mode", settings.mode if settings is not None else "bm25")
+        if mode not in getattr(MilvusRetriever, "modes", ("bm25",)):  # a backend lists the modes it can rank by
+            raise ValueError(f"Milvus indexes do not rank by {mode!r} yet; index a folder for {mode} retrieval "
+                             f"(`spanqa index FOLDER --index my.idx --{mode}`).")
         retriever = MilvusRetriever.connect(str(index), collection, create=True, settings=settings, **overrides)
         retriever.report = retriever.sync(folder, progress=progress)
         return retriever

@@ -24,12 +24,13 @@ class SyncReport:
 class Retriever(Protocol):
     """Ranks the passages of a knowledge base for questions.
 
-    Backends: `BM25Index` (bm25s or rank-bm25, in a folder) and
-    `MilvusRetriever` (Milvus Lite in a `.db` file, or a Milvus server).
+    Backends: `BM25Index` (bm25s or rank-bm25, in a folder; BM25, dense or
+    hybrid) and `MilvusRetriever` (Milvus Lite in a `.db` file, or a Milvus server).
     """
 
     def search_many(self, queries: Sequence[str], top_k: int = DEFAULT_TOP_K) -> List[List[Tuple[Passage, float]]]:
-        """For each query, up to `top_k` (passage, BM25 score) pairs, best first."""
+        """For each query, up to `top_k` (passage, score) pairs, best first: the BM25 score, the cosine
+        ("dense") or the fused score ("hybrid"), whichever the index ranks by."""
         ...
 
     def sync(self, folder: Union[str, os.PathLike], progress: bool = False) -> SyncReport:

@@ -8,7 +8,7 @@ from spacy_spanqa.results import Passage
 from spacy_spanqa.retrieval import bm25_store, sync_index
 from spacy_spanqa.retrieval.bm25 import BM25Index
 from spacy_spanqa.retrieval.milvus.schema import PASSAGE_FIELDS, passage_row, row_passage
-from spacy_spanqa.retrieval.settings import IndexSettings, MilvusSettings, PassageSettings
+from spacy_spanqa.retrieval.settings import DEFAULT_ENCODER, IndexSettings, MilvusSettings, PassageSettings
 
 from .handbook import FILES
 
@@ -18,7 +18,8 @@ SETTINGS_0_2 = {"backend": "bm25s", "k1": 1.5, "b": 0.75, "stemming": True, "sto
 
 
 def test_stored_settings_keep_the_keys_and_defaults_0_2_wrote():
-    assert asdict(IndexSettings()) == SETTINGS_0_2
+    # 0.4 adds the retrieval mode and its encoder; a manifest without them means BM25, as before.
+    assert asdict(IndexSettings()) == {**SETTINGS_0_2, "mode": "bm25", "encoder": DEFAULT_ENCODER}
     assert IndexSettings(**SETTINGS_0_2) == IndexSettings()
 
 

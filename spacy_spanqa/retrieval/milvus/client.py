@@ -12,7 +12,9 @@ from ..location import is_server_uri
 INSTALL = 'install it with `pip install "spacy-spanqa[milvus]"`'
 # Milvus Lite's Python gRPC server answers pymilvus's 10 s keepalive pings on an idle
 # connection with GOAWAY "too_many_pings" (logged to stderr); it allows one per 5 minutes.
-LITE_KEEPALIVE = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
+# `milvus-lite server` is the same server behind a URL, so every connection pings gently
+# (a Milvus server accepts any interval; a broken connection still fails the next call).
+KEEPALIVE = {"grpc.keepalive_time_ms": 600_000, "grpc.keepalive_permit_without_calls": False}
 SCAN_BATCH = 2_000
 
 
@@ -31,9 +33,8 @@ def connect_client(uri: str, timeout: float):
         if path.exists() and not path.is_dir():
             raise ValueError(f"{uri} is a file, not a Milvus Lite database; give a new path ending in .db.")
         _check_lite_lock(path)
-    options = {"grpc_options": LITE_KEEPALIVE} if is_lite_uri(uri) else {}
     try:
-        return pymilvus.MilvusClient(uri=uri, timeout=timeout, **options)
+        return pymilvus.MilvusClient(uri=uri, timeout=timeout, grpc_options=KEEPALIVE)
     except pymilvus.exceptions.MilvusException as err:
         if is_lite_uri(uri):
             raise ValueError(f"Cannot open the Milvus Lite database {uri} ({err.message}); give a new path ending in .db.") from None

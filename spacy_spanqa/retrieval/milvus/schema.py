@@ -1,19 +1,20 @@
-"""The collection spanqa keeps in Milvus: its fields (declared once, here), the analyzer of
-the BM25 input, creating the collection, recognising one spanqa made, and passages <-> rows.
+"""The collection spanqa keeps in Milvus: its fields (declared once, here), creating it,
+recognising one spanqa made (this format, or 0.2/0.3's), and passages <-> rows.
 
     passage fields     passage_id, text, title, path, url, start_char, end_char, metadata
-    BM25               sparse, filled by Milvus's BM25 function from `text` (or `terms`, snowball)
+    BM25               sparse: spanqa's BM25 term weights (weights.py), statistics in stats.py;
+                       0.2/0.3 collections: filled by Milvus's BM25 function from `text` or `terms`
     sync bookkeeping   pk, source_hash, source_passages, closes_source (see retriever.py)
 """
 import json
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
-
-from bm25s.stopwords import STOPWORDS_EN
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from ...results import Passage
-from ..bm25_tokens import tokenize_queries, tokenize_texts
+from ..bm25_tokens import tokenize_queries
+from . import stats
 
 MAX_VARCHAR = 65_535  # Milvus's limit, in UTF-8 bytes
+FORMAT = 2  # spanqa's BM25 weights + statistics collection (1: Milvus's BM25 function, 0.2/0.3)
 
 
 class Field(NamedTuple):
@@ -40,9 +41,10 @@ FIELDS = (
     Field("source_passages", "INT64"),
     Field("closes_source", "BOOL"),
 )
-# With the snowball analyzer, the stemmed tokens spanqa makes (the BM25 input), right after `text`.
+# 0.2/0.3 collections with the snowball analyzer: the stemmed tokens Milvus's BM25 function read.
 TERMS = Field("terms", "VARCHAR", MAX_VARCHAR)
 PASSAGE_FIELDS = [f.name for f in FIELDS if f.passage]  # what a search returns
+DENSE = "dense"  # the sentence encoder's vector of the passage (collections made with mode dense or hybrid)
 
 
 def passage_row(p: Passage) -> Dict[str, Any]:
@@ -61,66 +63,53 @@ def row_passage(entity: Dict[str, Any]) -> Passage:
     return Passage(**values)
 
 
-def snowball_terms(texts: List[str], stopwords: bool) -> List[str]:
-    """The folder index's tokens of each text (lowercased, Snowball-stemmed), joined by spaces: the `terms` field."""
-    if not texts:
-        return []
-    flat, lengths, vocab = tokenize_texts(texts, stemming=True, stopwords=stopwords)
-    tokens = [vocab[i] for i in flat.tolist()]
-    out, start = [], 0
-    for n in lengths.tolist():
-        out.append(fit(" ".join(tokens[start : start + n])))
-        start += n
-    return out
-
-
 def snowball_query(queries: List[str], stopwords: bool) -> List[str]:
-    """Queries as the `terms` field holds passages: stemmed tokens joined by spaces."""
+    """Queries of a 0.2/0.3 snowball collection as its `terms` field holds passages: stemmed tokens joined by spaces."""
     return [" ".join(t) for t in tokenize_queries(queries, stemming=True, stopwords=stopwords)]
 
 
-def analyzer_params(analyzer: str, stopwords: bool) -> Dict[str, Any]:
-    """Milvus analyzer settings of the BM25 input field; a stop filter records (and applies) `stopwords`."""
-    if analyzer == "english":
-        return {"type": "english"}  # Milvus's english analyzer drops English stopwords itself
-    params: Dict[str, Any] = {"tokenizer": "standard", "filter": ["lowercase"]}
-    if stopwords:
-        words = sorted(STOPWORDS_EN)
-        if analyzer == "snowball":  # the terms are stems already: "was" is stored as "wa"
-            words = sorted({" ".join(t) for t in tokenize_queries(words, stemming=True, stopwords=False)} - {""})
-        params["filter"].append({"type": "stop", "stop_words": words})
-    return params
+class CollectionInfo(NamedTuple):
+    """How a collection ranks: `format` 2 (spanqa's BM25 weights, see weights.py) or 1 (0.2/0.3: Milvus's BM25 function)."""
+
+    format: int
+    analyzer: str
+    stopwords: bool
+    k1: float
+    b: float
+    mode: str = "bm25"  # "dense" and "hybrid" collections have a DENSE field too
+    encoder: Optional[str] = None  # the sentence encoder that filled it
 
 
-def create_collection(client, collection: str, analyzer: str, stopwords: bool, k1: float, b: float) -> None:
-    """Make the collection: FIELDS, the analyzer on the BM25 input, the BM25 function and its index."""
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
+def create_collection(client, collection: str, analyzer: str, stopwords: bool, k1: float, b: float,
+                      mode: str = "bm25", encoder: Optional[str] = None, dim: int = 0) -> None:
+    """Make the collection (FIELDS; `sparse` holds spanqa's BM25 weights, searched by inner product;
+    with mode dense or hybrid also DENSE, `dim` floats from `encoder`) and its statistics."""
+    from pymilvus import DataType, MilvusClient
 
+    settings = {"format": FORMAT, "analyzer": analyzer, "stopwords": bool(stopwords), "k1": float(k1), "b": float(b),
+                "mode": mode, "encoder": encoder if mode != "bm25" else None}
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    bm25_input = TERMS.name if analyzer == "snowball" else "text"
-    for f in _with_terms() if analyzer == "snowball" else FIELDS:
+    for f in FIELDS:
         options: Dict[str, Any] = {"max_length": f.max_length} if f.max_length else {}
-        if f.name == "pk":
-            options["is_primary"] = True
-        if f.name == bm25_input:
-            options.update(enable_analyzer=True, analyzer_params=analyzer_params(analyzer, stopwords))
-        schema.add_field(f.name, getattr(DataType, f.dtype), **options)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                 input_field_names=[bm25_input], output_field_names=["sparse"]))
+        schema.add_field(f.name, getattr(DataType, f.dtype), is_primary=f.name == "pk", **options)
     index_params = client.prepare_index_params()
-    index_params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                           params={"bm25_k1": float(k1), "bm25_b": float(b)})
+    index_params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    if mode != "bm25":
+        schema.add_field(DENSE, DataType.FLOAT_VECTOR, dim=int(dim))
+        index_params.add_index(field_name=DENSE, index_type="AUTOINDEX", metric_type="COSINE")
     try:
+        # The statistics first: a collection without them is not spanqa's, so a kill in between is re-created.
+        stats.create(client, collection, settings)
         client.create_collection(collection, schema=schema, index_params=index_params, consistency_level="Strong")
-    except Exception as err:  # e.g. a server older than 2.5, which has no BM25 function
+    except Exception as err:
         raise ValueError(
             f"Could not create the collection {collection!r} ({getattr(err, 'message', err)}); "
-            "BM25 full-text search needs Milvus 2.5 or newer, with the analyzer you chose."
+            "spanqa needs Milvus 2.4 or newer (sparse vectors)."
         ) from None
 
 
-def check_schema(client, uri: str, collection: str) -> Tuple[str, bool]:
-    """The collection's analyzer and whether it drops stopwords; one clear error when something else made it."""
+def check_schema(client, uri: str, collection: str) -> CollectionInfo:
+    """How the collection ranks; one clear error when something else made it."""
     from pymilvus import DataType, FunctionType
 
     info = client.describe_collection(collection)
@@ -128,25 +117,34 @@ def check_schema(client, uri: str, collection: str) -> Tuple[str, bool]:
     wrong = [f.name for f in FIELDS if f.name not in fields or fields[f.name]["type"] != getattr(DataType, f.dtype)]
     bm25 = [f for f in info.get("functions", []) if f["type"] == FunctionType.BM25 and f["output_field_names"] == ["sparse"]]
     source = bm25[0]["input_field_names"][0] if bm25 else None
-    if wrong or source not in ("text", TERMS.name) or source not in fields:
-        problem = f"fields {', '.join(wrong)} are missing or of another type" if wrong else "it has no BM25 function filling 'sparse'"
+    settings = None if bm25 else stats.read_settings(client, collection)
+    problem = None
+    if wrong:
+        problem = f"fields {', '.join(wrong)} are missing or of another type"
+    elif bm25 and (source not in ("text", TERMS.name) or source not in fields):
+        problem = "its BM25 function reads another field"
+    elif not bm25 and not settings:
+        problem = f"it has neither a BM25 function nor spanqa's statistics ({stats.stats_collection(collection)})"
+    if problem:
         raise ValueError(
             f"The collection {collection!r} at {uri} was not made by spanqa ({problem}); "
             "pass another --collection, or drop this one."
         )
+    if settings:
+        mode = settings.get("mode") or "bm25"
+        if mode != "bm25" and fields.get(DENSE, {}).get("type") != DataType.FLOAT_VECTOR:
+            raise ValueError(f"The collection {collection!r} at {uri} was not made by spanqa (its {DENSE!r} field is "
+                             "missing or of another type); pass another --collection, or drop this one.")
+        return CollectionInfo(int(settings["format"]), settings["analyzer"], bool(settings["stopwords"]),
+                              float(settings["k1"]), float(settings["b"]), mode, settings.get("encoder"))
     params = fields[source].get("params", {}).get("analyzer_params") or "{}"
     params = json.loads(params) if isinstance(params, str) else params
     stop = any(isinstance(f, dict) and f.get("type") == "stop" for f in params.get("filter") or [])
+    k1, b = 1.5, 0.75  # applied by Milvus; spanqa does not need them
     if source == TERMS.name:
-        return "snowball", stop
+        return CollectionInfo(1, "snowball", stop, k1, b)
     analyzer = str(params.get("type") or params.get("tokenizer") or "standard")
-    return analyzer, stop or analyzer == "english"
-
-
-def _with_terms() -> List[Field]:
-    """FIELDS with `terms` just before `sparse`, the BM25 output it fills."""
-    at = [f.name for f in FIELDS].index("sparse")
-    return [*FIELDS[:at], TERMS, *FIELDS[at:]]
+    return CollectionInfo(1, analyzer, stop or analyzer == "english", k1, b)
 
 
 def fit(text: str) -> str:
