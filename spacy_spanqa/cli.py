@@ -103,7 +103,8 @@ def ask(
     ),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one line per question)."),
-    runtime: Optional[str] = runtime_option(),
+    runtime: Optional[str] = runtime_option(
+        "onnx for a saved pipeline (no torch in the process; the same answers), else torch"),
 ):
     """Answer questions from the knowledge base, with sources.
 

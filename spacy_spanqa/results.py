@@ -91,10 +91,10 @@ class Answer:
 
 @dataclass
 class RetrievedPassage:
-    """A passage the retriever returned for a question, with its BM25 score."""
+    """A passage the retriever returned for a question, with its retrieval score."""
 
     passage: Passage
-    bm25_score: float
+    bm25_score: float  # the index's score: BM25, or cosine / fused for a dense or hybrid index (name kept for 0.2 JSON)
 
 
 @dataclass
