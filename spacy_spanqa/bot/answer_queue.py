@@ -61,6 +61,11 @@ class AnswerQueue:
             return False
         return True
 
+    @property
+    def pending(self) -> int:
+        """Questions waiting for the reader (not yet in a batch)."""
+        return self._jobs.qsize()
+
     def close(self, timeout: float = 5.0) -> None:
         """Finish the queued questions, then stop."""
         self._jobs.put(_STOP)

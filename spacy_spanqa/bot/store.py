@@ -399,7 +399,7 @@ class BotStore:
         knowledge_bases: only answers that searched any of these."""
         helpful = func.sum(case((votes.c.vote == "helpful", 1), else_=0))
         not_helpful = func.sum(case((votes.c.vote == "not_helpful", 1), else_=0))
-        chosen = _searched_any(knowledge_bases)
+        chosen = searched_any(knowledge_bases)
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(answers).where(chosen)).scalar_one()
             no_answers = conn.execute(
@@ -516,7 +516,7 @@ def _names(searched: Optional[str]) -> List[str]:
     return json.loads(searched) if searched else [DEFAULT_KNOWLEDGE_BASE]
 
 
-def _searched_any(knowledge_bases: Optional[Sequence[str]]):
+def searched_any(knowledge_bases: Optional[Sequence[str]]):
     """A WHERE clause: the answer searched any of `knowledge_bases` (None: every answer).
     Names are letters, digits, '.', '_' and '-' (access.py), so a quoted name matches one list item."""
     if knowledge_bases is None:

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import case, func, select
 
 from ..bot.feedback import HELPFUL, NOT_HELPFUL, VOTES
-from ..bot.store import BotStore, _searched_any, answers, corrections, votes
+from ..bot.store import BotStore, searched_any, answers, corrections, votes
 from ..retrieval.location import is_milvus_uri
 from .grouping import QuestionGroup, group_questions
 from .settings import WEB_CHANNEL
@@ -83,7 +83,7 @@ def read_insights(
     """The insights of every answer in `store` (with `knowledge_bases`: of the
     answers that searched any of them). `documents`: the index's document paths,
     to list those no answer came from."""
-    chosen = _searched_any(knowledge_bases)
+    chosen = searched_any(knowledge_bases)
     day = func.substr(answers.c.created_at, 1, 10).label("day")
     answered = func.sum(case((answers.c.answer.is_not(None), 1), else_=0)).label("answered")
     helpful = func.sum(case((votes.c.vote == HELPFUL, 1), else_=0))

@@ -158,7 +158,7 @@ def test_concurrent_requests_share_reader_batches(fake, store):
             thread.start()
         queue = running.server.config.app.state.answering.queue
         for _ in range(3000):  # until all five wait in the queue (its size is not public: read it here only)
-            if queue._jobs.qsize() == 5:
+            if queue.pending == 5:
                 break
             threading.Event().wait(0.01)
         answerer.gate.set()
