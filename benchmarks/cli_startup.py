@@ -28,15 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
+from machine import cpu_model  # benchmarks/machine.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "How many vacation days do new hires get?"
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} CPUs"
-    return f"unknown CPU, {os.cpu_count()} CPUs"
 
 
 @contextmanager
@@ -82,7 +77,7 @@ class Side:
 
 
 def measure(before: Side, after: Side, question: str, repeats: int) -> None:
-    print(f"CPU: {cpu_model()}; load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} CPUs; load average at start: {os.getloadavg()[0]:.1f}")
     first = {}
     for side in (before, after):  # builds the example index and (after) the cached ONNX copy: once per install
         first[side.name] = side.timed(["ask", question, *side.ask_args])

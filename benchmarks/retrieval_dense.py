@@ -31,6 +31,8 @@ from spacy_spanqa.retrieval.encoder import SentenceEncoder
 from spacy_spanqa.retrieval.settings import FusionSettings
 from spacy_spanqa.squad import read_squad
 
+from machine import cpu_model  # benchmarks/machine.py, beside this script
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETS = {
     "tydi": DATA / "extra" / "tydiqa_goldp_en_train.json",
@@ -44,13 +46,6 @@ KS = (1, 5, 20)
 # over the tuned sets among weights within TOLERANCE of each set's better single (about one standard error at 500).
 TOLERANCE = 0.015
 WEIGHTS = [round(w, 2) for w in np.arange(0.0, 1.0001, 0.05)]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def knowledge_base(name: str, path: Path, limit: int, work: Path) -> Tuple[Path, List[Tuple[str, str, int]]]:

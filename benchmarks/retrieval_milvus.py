@@ -49,18 +49,10 @@ from spacy_spanqa.squad.format import read_squad  # noqa: E402
 from spacy_spanqa.squad.metric import squad_evaluate  # noqa: E402
 from spacy_spanqa.squad.splits import split_paragraphs  # noqa: E402
 
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "squadshifts"
 PER_FILE = 100
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def latencies(search: Callable[[str], object], queries: Sequence[str]) -> Dict[str, float]:

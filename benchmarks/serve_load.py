@@ -14,7 +14,6 @@ a row in the database), and the CPU it ran on.
 import argparse
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -32,16 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bot_load import QUESTIONS, build_example_index, percentile  # noqa: E402
 from tests.bot.processes import free_port  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from benchmarks.machine import cpu_model  # noqa: E402
 
 
 def ask(url: str, question: str) -> Tuple[int, float, Optional[str]]:

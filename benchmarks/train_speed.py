@@ -11,7 +11,6 @@ the fastest round of each is kept, since this shared machine's speed drifts.
     python benchmarks/train_speed.py --steps 8 --rounds 3
 """
 import argparse
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -24,18 +23,13 @@ from spacy_spanqa.reader.loading import get_span_qa, load_reader
 from spacy_spanqa.reader.model import get_tokenizer, get_transformer
 from spacy_spanqa.reader.corpus import create_squad_reader
 
+from machine import cpu_model  # benchmarks/machine.py, beside this script
+
 DATA = Path(__file__).parent.parent.parent / "shared" / "data" / "squadshifts" / "new_wiki_v1.0.json"
 VARIANTS = {
     "before": {"attention_dropout": 0.1, "freeze_embeddings": False},
     "after": {"attention_dropout": 0.0, "freeze_embeddings": True},
 }
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def build(checkpoint: str, settings: dict):
@@ -87,7 +81,7 @@ def main():
             best[name] = min(best[name], seconds)
             print(f"round {r + 1} {name}: {seconds:.2f} s/step", flush=True)
     questions = sum(len(b) for b in data) / len(data)
-    print(f"\nCPU: {cpu_name()}; {len(data)} steps of {questions:.0f} questions, fastest of {args.rounds} rounds")
+    print(f"\nCPU: {cpu_model()}; {len(data)} steps of {questions:.0f} questions, fastest of {args.rounds} rounds")
     print("| settings | s/step | questions/s | vs before |\n|---|---|---|---|")
     for name in VARIANTS:
         print(f"| {name} | {best[name]:.2f} | {questions / best[name]:.1f} | {best['before'] / best[name]:.2f}x |")
