@@ -62,12 +62,12 @@ def index(
     as_json: bool = typer.Option(False, "--json", help="Print what was indexed as one JSON object."),
 ):
     """Index a folder of documents with BM25 (or --dense / --hybrid); re-runs only re-read changed files."""
-    from .retrieval.location import is_milvus_uri, sync_index
+    from .retrieval.location import is_milvus_uri, stored_settings, sync_index
 
     if dense + hybrid + bm25_only > 1:
         raise ValueError("Give one of --bm25, --dense or --hybrid (--hybrid already includes the dense ranking).")
-    # Without a flag, re-indexing keeps what the folder index already is, so a sync never drops its vectors.
-    stored = _stored_milvus_settings(index_path, collection) if is_milvus_uri(index_path) else _stored_index_settings(index_path)
+    # Without a flag, re-indexing keeps what the index already is, so a sync never drops its vectors.
+    stored = stored_settings(index_path, collection)
     mode = "hybrid" if hybrid else "dense" if dense else "bm25" if bm25_only else stored.mode if stored else IndexSettings.mode
     encoder = encoder or (stored.encoder if stored else IndexSettings.encoder)
     if is_milvus_uri(index_path):
@@ -249,31 +249,6 @@ def _one_line(result) -> str:
 
 def _source(passage) -> str:
     return f"{passage.title} — {passage.url or passage.path}" if passage.title else (passage.url or passage.path)
-
-
-def _stored_index_settings(index_path: str) -> Optional[IndexSettings]:
-    """The settings of the folder index at `index_path`, or None when there is none (or it is unreadable)."""
-    from .retrieval import bm25_store
-
-    build = bm25_store.live_build(Path(index_path))
-    try:
-        return IndexSettings(**bm25_store.read_manifest(build)["settings"]) if build else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _stored_milvus_settings(uri: str, collection: str) -> Optional[MilvusSettings]:
-    """The settings of the spanqa collection `collection` at `uri`, or None when there is none yet."""
-    from .retrieval.milvus import MilvusRetriever
-
-    try:
-        retriever = MilvusRetriever.connect(uri, collection)
-    except ValueError:  # no such collection (yet), or not spanqa's: the sync says which
-        return None
-    try:
-        return retriever.settings
-    finally:
-        retriever.close()
 
 
 def _read_questions(path: Path) -> List[str]:

@@ -192,7 +192,7 @@ class BM25Index:
         flag = ""  # the mode's CLI flag, for the rebuild command
         try:
             manifest = store.read_manifest(build)
-            settings = IndexSettings(**manifest["settings"])
+            settings = store.read_settings(manifest)
             flag = "" if settings.mode == "bm25" else f" --{settings.mode}"
             if settings.format != FORMAT:
                 raise ValueError(f"format {settings.format} is not {FORMAT}")
@@ -293,7 +293,7 @@ def _live_manifest(path: Path, settings: IndexSettings) -> Optional[Tuple[Path, 
     try:
         manifest = store.read_manifest(build)
         # Keys a 0.2/0.3 manifest lacks take their defaults, so its indexes keep syncing incrementally.
-        if IndexSettings(**manifest["settings"]) != settings or store.count_stored(build) != manifest["n_passages"]:
+        if store.read_settings(manifest) != settings or store.count_stored(build) != manifest["n_passages"]:
             return None
         if settings.mode != "bm25" and len(dense.read_vectors(build)) != manifest["n_passages"]:
             return None

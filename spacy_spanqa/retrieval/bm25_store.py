@@ -14,6 +14,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from bm25s.utils.corpus import JsonlCorpus, save_mmindex
 
+from .settings import IndexSettings
+
 CURRENT = "CURRENT"
 BUILD_PREFIX = "build-"
 MANIFEST = "manifest.json"
@@ -135,3 +137,8 @@ def write_manifest(build: Path, manifest: Dict[str, Any]) -> None:
 
 def read_manifest(build: Path) -> Dict[str, Any]:
     return json.loads((build / MANIFEST).read_text(encoding="utf8"))
+
+
+def read_settings(manifest: Dict[str, Any]) -> IndexSettings:
+    """The settings a build was made with; keys a 0.2/0.3 manifest lacks take their defaults."""
+    return IndexSettings(**manifest["settings"])

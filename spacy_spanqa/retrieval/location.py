@@ -55,6 +55,29 @@ def open_retriever(index: IndexLike, collection: str = DEFAULT_COLLECTION) -> Re
     return BM25Index.load(Path(index))
 
 
+def stored_settings(index: Union[str, os.PathLike], collection: str = DEFAULT_COLLECTION) -> Optional[BM25Settings]:
+    """The settings the index `index` names was made with (mode and encoder included), or None when
+    there is none yet or it cannot be read: what a sync without new settings keeps."""
+    if is_milvus_uri(index):
+        from .milvus import MilvusRetriever
+
+        try:
+            retriever = MilvusRetriever.connect(str(index), collection)
+        except ValueError:  # no such collection (yet), or not spanqa's: the sync says which
+            return None
+        try:
+            return retriever.settings
+        finally:
+            retriever.close()
+    from . import bm25_store
+
+    build = bm25_store.live_build(Path(index))
+    try:
+        return bm25_store.read_settings(bm25_store.read_manifest(build)) if build else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def sync_index(folder: Union[str, os.PathLike], index: Union[str, os.PathLike], collection: str = DEFAULT_COLLECTION,
                progress: bool = False, settings: Optional[BM25Settings] = None, **overrides: Any) -> Retriever:
     """Create or update the index `index` names from the knowledge base `folder`; returns it, with `.report` set.
