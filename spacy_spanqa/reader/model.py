@@ -24,23 +24,31 @@ QALogits = Tuple[Floats2d, Floats2d]
 
 class QAShim(HFShim):
     """HFShim that can store weights as float16 to halve the pipeline's size,
-    and can keep the word embeddings out of training."""
+    and can keep the word embeddings and the lowest layers out of training."""
 
     def __init__(
-        self, *args, weights_dtype: str = "float32", freeze_embeddings: bool = False, **kwargs
+        self, *args, weights_dtype: str = "float32", freeze_embeddings: bool = False,
+        freeze_layers: int = 0, **kwargs
     ):
         if weights_dtype not in ("float32", "float16"):
             raise ValueError(f"weights_dtype must be 'float32' or 'float16', not {weights_dtype!r}.")
+        if freeze_layers < 0:
+            raise ValueError(f"freeze_layers must be 0 or more, not {freeze_layers}.")
         self.weights_dtype = weights_dtype
         self.freeze_embeddings = freeze_embeddings
+        self.freeze_layers = freeze_layers
         super().__init__(*args, **kwargs)
 
     def set_transformer(self, hf: HFObjects) -> None:
         self._hfmodel = hf
         self._model = hf.transformer
-        if self.freeze_embeddings and hf.transformer is not None:
+        if hf.transformer is None:
+            return
+        if self.freeze_embeddings:
             # No gradient, so Thinc's optimizer skips the matrix (half of a MiniLM's weights).
             hf.transformer.get_input_embeddings().weight.requires_grad_(False)
+        if self.freeze_layers:
+            freeze_lowest_layers(hf.transformer, self.freeze_layers)
 
     def from_bytes(self, bytes_data):
         # float16 weights need nothing here (load_state_dict casts them back to
@@ -71,6 +79,7 @@ def HFQuestionAnswering(
     weights_dtype: str = "float32",
     attention_dropout: Optional[float] = None,
     freeze_embeddings: bool = False,
+    freeze_layers: int = 0,
 ) -> Model[Dict[str, numpy.ndarray], QALogits]:
     """A QA transformer (start/end logits per token) loaded at initialize time.
 
@@ -88,6 +97,9 @@ def HFQuestionAnswering(
         (benchmarks/train_speed.py).
     freeze_embeddings (bool): Do not train the word-embedding matrix: less
         optimizer work and memory, as in most QA fine-tuning of small models.
+    freeze_layers (int): Do not train the embeddings and the lowest this many
+        transformer layers: autograd stops above them, so a step skips their
+        backward pass (benchmarks/train_speed.py measures the saving).
     """
     shim = QAShim(
         HFObjects(None, None, None, {}, {}),
@@ -96,6 +108,7 @@ def HFQuestionAnswering(
         model_cls=AutoModelForQuestionAnswering,
         weights_dtype=weights_dtype,
         freeze_embeddings=freeze_embeddings,
+        freeze_layers=freeze_layers,
     )
     return Model(
         "hf-question-answering",
@@ -110,6 +123,24 @@ def HFQuestionAnswering(
         },
         shims=[shim],
     )
+
+
+def freeze_lowest_layers(transformer: torch.nn.Module, n: int) -> None:
+    """Stop training the embeddings and the lowest `n` layers of a Hugging Face
+    encoder (its layer list is the one module list with one entry per layer)."""
+    n_layers = transformer.config.num_hidden_layers
+    if n > n_layers:
+        raise ValueError(f"freeze_layers is {n}, but the model has only {n_layers} layers.")
+    lists = [m for m in transformer.base_model.modules()
+             if isinstance(m, torch.nn.ModuleList) and len(m) == n_layers]
+    if not lists:
+        raise ValueError(f"Cannot find the layers of {type(transformer).__name__} to freeze; set freeze_layers = 0.")
+    frozen = [transformer.get_input_embeddings(), *lists[0][:n]]
+    embeddings = getattr(transformer.base_model, "embeddings", None)
+    if embeddings is not None:
+        frozen.append(embeddings)  # position and type embeddings and their LayerNorm too
+    for module in frozen:
+        module.requires_grad_(False)
 
 
 def load_hf_objects(

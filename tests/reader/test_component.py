@@ -266,3 +266,37 @@ def test_predict_returns_named_span_candidates(tiny_nlp):
     [[best]] = tiny_nlp.get_pipe("span_qa").predict([doc])
     assert isinstance(best, SpanCandidate)
     assert 0 <= best.start_char < best.end_char <= len(TEXT) and isinstance(best.margin, float)
+
+
+def test_freeze_layers_trains_only_the_layers_above(tiny_model_dir, tmp_path):
+    import spacy
+    import torch
+    from spacy.training import Example
+
+    from spacy_spanqa.reader.model import get_transformer
+
+    nlp = make_nlp(tiny_model_dir, max_seq_length=48, doc_stride=12, model={"name": str(tiny_model_dir), "freeze_layers": 1})
+    doc, ref = nlp.make_doc(TEXT), nlp.make_doc(TEXT)
+    ref._.qa_questions = [{"id": "1", "question": "Where?", "answers": [{"text": "Hawaii", "answer_start": 25}]}]
+    doc._.qa_questions = [{"id": "1", "question": "Where?"}]
+    examples = [Example(doc, ref)]
+    optimizer = nlp.initialize(lambda: examples)
+    bert = get_transformer(nlp.get_pipe("span_qa").model).bert
+    before = {k: v.clone() for k, v in bert.state_dict().items()}
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    after = bert.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert not any(k.startswith(("embeddings.", "encoder.layer.0.")) for k in changed)
+    assert any(k.startswith("encoder.layer.1.") for k in changed)
+
+    # Saved and loaded, the layers stay frozen.
+    nlp.to_disk(tmp_path / "frozen")
+    loaded = get_transformer(spacy.load(tmp_path / "frozen").get_pipe("span_qa").model).bert
+    assert not any(p.requires_grad for p in loaded.encoder.layer[0].parameters())
+    assert all(p.requires_grad for p in loaded.encoder.layer[1].parameters())
+
+
+def test_freezing_more_layers_than_the_model_has_is_refused(tiny_model_dir):
+    with pytest.raises(ValueError, match="has only 2 layers"):
+        make_nlp(tiny_model_dir, model={"name": str(tiny_model_dir), "freeze_layers": 3})
