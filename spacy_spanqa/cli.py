@@ -303,6 +303,7 @@ def evaluate(
         None, "--na-prob-file", help="Write {id: probability of no answer} here (the official script's input)."
     ),
     limit: int = typer.Option(0, help="Evaluate only the first N questions (0: all)."),
+    skip: int = typer.Option(0, help="Leave out the first N questions, e.g. those the reader was calibrated on."),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
     runtime: Optional[str] = runtime_option(),
@@ -320,7 +321,7 @@ def evaluate(
         _check_plotting()
     paragraphs = read_squad(data)
     nlp = load_reader(model, runtime)
-    result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size)
+    result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size, skip=skip)
     if plot is not None:
         from .squad.plots import plot_reliability
 

@@ -30,16 +30,20 @@ def read_questions(
     limit: int = 0,
     batch_size: int = 16,
     progress: bool = True,
+    skip: int = 0,
 ) -> Tuple[List[ReaderOutput], Dict[str, List[str]]]:
     """The reader's best span for every question of the paragraphs (the first
-    `limit` questions if set), and the gold answers of those questions."""
+    `limit` questions if set, after the first `skip`), and the gold answers of those questions."""
     from tqdm import tqdm
 
     reader = get_span_qa(nlp)
     chosen: List[Tuple[SquadParagraph, list]] = []
     count = 0
     for p in paragraphs:
-        questions = p.questions[: limit - count] if limit else p.questions
+        questions = p.questions
+        if skip:
+            questions, skip = questions[skip:], max(0, skip - len(questions))
+        questions = questions[: limit - count] if limit else questions
         if questions:  # a paragraph without questions is skipped, not the end of the file
             chosen.append((p, questions))
             count += len(questions)
@@ -119,14 +123,15 @@ def evaluate(
     limit: int = 0,
     batch_size: int = 16,
     progress: bool = True,
+    skip: int = 0,
 ) -> Evaluation:
     """The reader's official SQuAD scores on the paragraphs' questions at
     `threshold` (None: the reader's own), with the best threshold and the
-    calibration table (see `score_outputs`)."""
+    calibration table (see `score_outputs`); `skip` and `limit` pick the questions."""
     reader = get_span_qa(nlp)
     if threshold is None:
         threshold = reader.cfg["no_answer_threshold"]
-    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress)
+    outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress, skip=skip)
     scores, predictions, na_probs = score_outputs(outputs, golds, reader.score_margin, threshold)
     return Evaluation(scores, predictions, na_probs)
 

@@ -157,3 +157,16 @@ def test_reliability_diagram_is_drawn_from_the_printed_tables(tmp_path):
     table = [b.to_dict() for b in bins]
     out = plot_reliability({"before": table, "after": table[::-1]}, tmp_path / "plots" / "reliability.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5_000
+
+
+def test_skip_and_limit_pick_questions_across_paragraphs(tmp_path, tiny_nlp):
+    from spacy_spanqa.squad.evaluation import read_questions
+    from spacy_spanqa.squad.format import read_squad
+
+    paragraphs = read_squad(squad_file(tmp_path / "facts.json", empty_first=True))
+    every = [q.id for p in paragraphs for q in p.questions]
+    outputs, golds = read_questions(tiny_nlp, paragraphs, skip=3, limit=10, progress=False)
+    assert [o.id for o in outputs] == every[3:13]
+    assert set(golds) == set(every[3:13])
+    outputs, _ = read_questions(tiny_nlp, paragraphs, skip=len(every) - 2, progress=False)
+    assert [o.id for o in outputs] == every[-2:]
