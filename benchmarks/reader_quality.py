@@ -38,11 +38,13 @@ def main():
             scores, _, _ = score_outputs(outputs, golds, reader.score_margin, threshold)
             table[(name, stem)] = scores
             print(f"{name} {stem}: F1 {scores['f1']:.1f}", file=sys.stderr, flush=True)
-    print("| reader | held-out set | questions | EM | F1 | HasAns F1 | no answer to unanswerable | best-F1 threshold | ECE |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| reader | held-out set | questions | unanswerable | EM | F1 | HasAns F1 | no answer to unanswerable "
+          "| best-F1 threshold | ECE |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (name, stem), s in table.items():
         refused = f"{s['NoAns_refused']:.1f}%" if s.get("NoAns_refused") is not None else "-"
-        print(f"| {name} | {stem[4:]} | {s['total']} | {s['exact']:.1f} | {s['f1']:.1f} | "
+        share = f"{100 * s.get('NoAns_total', 0) / s['total']:.0f}%"
+        print(f"| {name} | {stem[4:]} | {s['total']} | {share} | {s['exact']:.1f} | {s['f1']:.1f} | "
               f"{s.get('HasAns_f1', s['f1']):.1f} | {refused} | {s['best_f1_thresh']:.3f} | {s['ece']:.3f} |")
     if args.output:
         args.output.write_text(json.dumps({f"{n}|{k}": v for (n, k), v in table.items()}, indent=1))

@@ -438,6 +438,15 @@ def split(
         0.5, "--swap-negatives",
         help="Share of answerable training questions also asked with a name or number swapped for one the paragraph lacks.",
     ),
+    antonym: float = typer.Option(
+        0.5, "--antonym-negatives",
+        help="Share of training questions with a word like 'first' or 'largest' also asked with its antonym, "
+        "which the paragraph never uses.",
+    ),
+    answer_type: float = typer.Option(
+        0.5, "--answer-type-negatives",
+        help="Share of 'When'/'How many' training questions also asked of a paragraph of their article with no number or date.",
+    ),
     unanswerable: float = typer.Option(
         0.0, help="Share of training questions also asked of another paragraph of the same article."
     ),
@@ -460,7 +469,8 @@ def split(
 
     counts = make_splits(
         inputs, train_out, dev_dir, dev_fraction=dev_fraction, on_topic=on_topic, retrieval=retrieval,
-        swap=swap, unanswerable=unanswerable, parallel_facts=parallel_facts, seed=seed,
+        swap=swap, antonym=antonym, answer_type=answer_type, unanswerable=unanswerable,
+        parallel_facts=parallel_facts, seed=seed,
     )
     for name, n_train, n_dev in counts.per_input:
         typer.echo(f"{name}: {n_train} train / {n_dev} dev paragraphs", err=True)

@@ -1,7 +1,7 @@
 """Unanswerable questions that look like the reader's real failures.
 
 SQuAD 2.0 teaches "no answer" with questions written against a paragraph that
-does not hold the answer. We have none written, so we make three kinds from
+does not hold the answer. We have few written ones, so we make five kinds from
 answerable questions:
 
 - on-topic: the question against its own paragraph with every sentence that
@@ -10,7 +10,11 @@ answerable questions:
   paragraphs that mention none of its gold answers, which is what the reader
   sees when a knowledge base lacks the answer;
 - swap: the question with a name or number swapped for one its paragraph
-  never mentions, asked of its own paragraph (SQuAD 2.0's commonest written kind).
+  never mentions, asked of its own paragraph (SQuAD 2.0's commonest written kind);
+- antonym: the question with "first", "largest", "before", ... turned into
+  its antonym, which its paragraph never uses (the next commonest);
+- answer type: a "When"/"How many" question asked of the paragraph of its
+  article that shares most of its words but holds no number or date.
 
 All are checked: no gold answer (normalised as the SQuAD metric does) occurs
 in a generated context.
@@ -171,3 +175,110 @@ def entity_swap_negatives(
         if made:
             out.append(SquadParagraph(p.title, p.context, made))
     return out
+
+
+ANTONYM_SUFFIX = "-neg-antonym"
+# Pairs SQuAD 2.0's writers used to turn a question into a look-alike with no
+# answer ("What was the first ...?" -> "What was the last ...?"); both directions.
+_ANTONYM_PAIRS = (
+    "first last, largest smallest, biggest smallest, highest lowest, most least, more less, "
+    "longest shortest, oldest newest, earliest latest, before after, best worst, maximum minimum, "
+    "north south, east west, northern southern, eastern western, increase decrease, increased decreased, "
+    "won lost, win lose, major minor, upper lower, inside outside, positive negative, "
+    "early late, start end, started ended, began ended, above below, larger smaller, higher lower, "
+    "older younger, longer shorter, cheapest most expensive, cheaper more expensive, ancient modern, "
+    "private public, internal external, success failure, allowed forbidden, accept reject, accepted rejected"
+)
+ANTONYMS: Dict[str, str] = {}
+for _pair in _ANTONYM_PAIRS.split(", "):
+    _a, _b = _pair.split(" ", 1)
+    ANTONYMS.setdefault(_a, _b)
+    if " " not in _b:
+        ANTONYMS.setdefault(_b, _a)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"\b{re.escape(word)}\b", text, flags=re.IGNORECASE) is not None
+
+
+def antonym_negatives(
+    paragraphs: Sequence[SquadParagraph], fraction: float, seed: int = 0
+) -> List[SquadParagraph]:
+    """For a `fraction` of answerable questions that hold a word with an
+    antonym ("first", "largest", "before", ...) found in their paragraph, the
+    question with that word turned into its antonym, asked of the same
+    paragraph, when the paragraph never uses the antonym: "What was the first
+    station?" -> "What was the last station?". The question still matches the
+    answer's sentence word for word, but asks for something the paragraph does
+    not say (SQuAD 2.0's second commonest written kind). Returns copies of the
+    paragraphs holding only such questions."""
+    if fraction <= 0:
+        return []
+    rng = random.Random(seed)
+    out: List[SquadParagraph] = []
+    for p in paragraphs:
+        made = []
+        for q in p.questions:
+            if not q.answers or rng.random() >= fraction:
+                continue
+            words = [w for w in re.findall(r"[A-Za-z]+", q.question) if w.lower() in ANTONYMS]
+            words = [w for w in words if _has_word(p.context, w) and not _has_word(p.context, ANTONYMS[w.lower()])
+                     and not _has_word(q.question, ANTONYMS[w.lower()])]  # not "before or after"
+            if not words:
+                continue
+            old = rng.choice(words)
+            new = ANTONYMS[old.lower()]
+            new = new.capitalize() if old[0].isupper() else new
+            question = re.sub(rf"\b{re.escape(old)}\b", new, q.question, count=1)
+            made.append(SquadQuestion(q.id + ANTONYM_SUFFIX, question, []))
+        if made:
+            out.append(SquadParagraph(p.title, p.context, made))
+    return out
+
+
+TYPE_SUFFIX = "-neg-type"
+# Questions whose answer is a number or a date ...
+_NUMBER_QUESTION = re.compile(
+    r"^\s*(when|what year|in what year|in which year|what date|how (many|much|long|old|far|tall|big|large))\b",
+    flags=re.IGNORECASE,
+)
+# ... and what a paragraph that could answer them holds.
+_NUMBER_WORDS = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|dozen|half|once|twice|century|centuries|decade|year|years|month|"
+    r"months|week|weeks|day|days|hour|hours|minute|minutes|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|spring|summer|autumn|fall|winter|today|yesterday|now|"
+    r"then|recently|ago|since|until|during|later|earlier)\b",
+    flags=re.IGNORECASE,
+)
+
+
+def answer_type_negatives(
+    paragraphs: Sequence[SquadParagraph], fraction: float, seed: int = 0
+) -> List[SquadParagraph]:
+    """For a `fraction` of answerable questions that ask for a number or a date
+    ("When ...", "How many ..."), the question asked of the paragraph of the
+    same article that shares most of its words but holds no number, date or
+    time word at all: on topic, yet without anything of the type asked for.
+    Returns copies of the paragraphs that received such questions."""
+    if fraction <= 0:
+        return []
+    rng = random.Random(seed)
+    by_title: Dict[str, List[int]] = {}
+    for i, p in enumerate(paragraphs):
+        by_title.setdefault(p.title, []).append(i)
+    numberless = {i for i, p in enumerate(paragraphs) if not _NUMBER_WORDS.search(p.context)}
+    words = [set(re.findall(r"\w+", p.context.lower())) - _FUNCTION_WORDS for p in paragraphs]
+    extra: Dict[int, List[SquadQuestion]] = {}
+    for i, p in enumerate(paragraphs):
+        for q in p.questions:
+            if not q.answers or not _NUMBER_QUESTION.match(q.question) or rng.random() >= fraction:
+                continue
+            asked = set(re.findall(r"\w+", q.question.lower())) - _FUNCTION_WORDS
+            pool = [j for j in by_title[p.title] if j != i and j in numberless]
+            if not pool:
+                continue
+            j = max(pool, key=lambda j: (len(asked & words[j]), -j))
+            if asked & words[j]:
+                extra.setdefault(j, []).append(SquadQuestion(q.id + TYPE_SUFFIX, q.question, []))
+    return [SquadParagraph(paragraphs[j].title, paragraphs[j].context, qs) for j, qs in sorted(extra.items())]

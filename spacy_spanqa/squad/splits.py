@@ -8,7 +8,13 @@ from typing import Dict, List, Sequence, Tuple
 
 from .format import SquadParagraph, SquadQuestion, read_squad, write_squad
 from .metric import mentions_answer
-from .negatives import entity_swap_negatives, on_topic_negatives, retrieval_negatives
+from .negatives import (
+    answer_type_negatives,
+    antonym_negatives,
+    entity_swap_negatives,
+    on_topic_negatives,
+    retrieval_negatives,
+)
 from .parallel_facts import parallel_fact_paragraphs
 
 
@@ -59,6 +65,8 @@ class SplitCounts:
     on_topic: int = 0
     retrieval: int = 0
     swap: int = 0
+    antonym: int = 0
+    answer_type: int = 0
     same_article: int = 0
     parallel_facts: int = 0
     dev_questions: int = 0
@@ -66,7 +74,8 @@ class SplitCounts:
 
     def summary(self) -> str:
         kinds = {"answerable": self.answerable, "on-topic": self.on_topic, "retrieval": self.retrieval,
-                 "swap": self.swap, "same-article": self.same_article, "parallel-facts": self.parallel_facts}
+                 "swap": self.swap, "antonym": self.antonym, "answer-type": self.answer_type,
+                 "same-article": self.same_article, "parallel-facts": self.parallel_facts}
         return f"train: {', '.join(f'{v} {k}' for k, v in kinds.items())}; dev: {self.dev_questions} questions"
 
 
@@ -79,6 +88,8 @@ def make_splits(
     on_topic: float = 0.3,
     retrieval: float = 0.2,
     swap: float = 0.5,
+    antonym: float = 0.5,
+    answer_type: float = 0.5,
     unanswerable: float = 0.0,
     parallel_facts: int = 0,
     seed: int = 13,
@@ -88,8 +99,9 @@ def make_splits(
 
     Writes `train_out` (every input's training paragraphs plus negatives: a
     share `on_topic`, `retrieval` and `swap` of the answerable questions each
-    get one of that kind, `unanswerable` one asked of another paragraph of
-    the same article) and, in `dev_dir`, per input `dev_<name>.json` (its
+    get one of that kind, as do a share `antonym` and `answer_type` of the
+    questions those kinds apply to, and `unanswerable` one asked of another
+    paragraph of the same article) and, in `dev_dir`, per input `dev_<name>.json` (its
     held-out paragraphs as they are) and `dev_<name>_negatives.json` (the same
     plus one generated unanswerable question per answerable one, a third of
     each kind), and the mixed `dev_all.json` / `dev_all_negatives.json`.
@@ -113,12 +125,16 @@ def make_splits(
         topic = on_topic_negatives(tr, on_topic, seed=seed + n)
         found = retrieval_negatives(tr, retrieval, seed=seed + 100 + n)
         swapped = entity_swap_negatives(tr, swap, seed=seed + 200 + n)
+        opposite = antonym_negatives(tr, antonym, seed=seed + 300 + n)
+        untyped = answer_type_negatives(tr, answer_type, seed=seed + 400 + n)
         counts.answerable += sum(1 for p in tr for q in p.questions if q.answers)
         counts.on_topic += _n_questions(topic)
         counts.retrieval += _n_questions(found)
         counts.swap += _n_questions(swapped)
+        counts.antonym += _n_questions(opposite)
+        counts.answer_type += _n_questions(untyped)
         counts.per_input.append((path.name, len(tr), len(dv)))
-        train += tr + topic + found + swapped
+        train += tr + topic + found + swapped + opposite + untyped
         dev_all += dv
         dev_all_neg += dev_neg
     before = _n_questions(train)

@@ -6,7 +6,11 @@ import sys
 from spacy_spanqa.squad.format import SquadParagraph, SquadQuestion, read_squad
 from spacy_spanqa.squad.metric import mentions_answer
 from spacy_spanqa.squad.negatives import (
+    ANTONYM_SUFFIX,
     ON_TOPIC_SUFFIX,
+    TYPE_SUFFIX,
+    answer_type_negatives,
+    antonym_negatives,
     RETRIEVAL_SUFFIX,
     SWAP_SUFFIX,
     entity_swap_negatives,
@@ -88,6 +92,34 @@ def test_swap_negative_asks_about_a_name_or_number_the_paragraph_never_mentions(
         assert p.context == source.context and q.question != original.question and not q.answers
         swapped_in = [w for w in q.question.split() if w not in original.question.split()]
         assert swapped_in and not mentions_answer(p.context, [" ".join(swapped_in).strip("?")])
+
+
+def test_antonym_negative_asks_for_what_the_paragraph_never_says():
+    stations = SquadParagraph("Rail", "The first station opened in 1901 beside the harbour, after the bridge. It is the largest in town.", [
+        SquadQuestion("s-0", "When did the first station open?", [("1901", 28)]),
+        SquadQuestion("s-1", "Which station is the largest?", [("The first station", 0)]),
+        SquadQuestion("s-2", "Was the station built before or after 1900?", [("after", 0)]),
+    ])
+    made = antonym_negatives([stations], 1.0)
+    questions = {q.id: q.question for p in made for q in p.questions}
+    assert questions == {"s-0" + ANTONYM_SUFFIX: "When did the last station open?",
+                         "s-1" + ANTONYM_SUFFIX: "Which station is the smallest?"}
+    assert all(p.context == stations.context and not any(q.answers for q in p.questions) for p in made)
+    # A paragraph that also says "last" could answer "the last station": no negative.
+    both = SquadParagraph("Rail", stations.context + " The last station opened in 1990.", stations.questions[:1])
+    assert antonym_negatives([both], 1.0) == []
+
+
+def test_answer_type_negative_goes_to_an_on_topic_paragraph_without_numbers_or_dates():
+    texts = ["The Lisbon office opened in 2019 with forty desks.",
+             "The Lisbon office has a roof terrace and a view of the river.",
+             "Lisbon trams are yellow and often full of visitors."]
+    ps = [SquadParagraph("Lisbon", t, []) for t in texts]
+    ps[0].questions += [SquadQuestion("l-0", "When did the Lisbon office open?", [("2019", 27)]),
+                        SquadQuestion("l-1", "What is in the Lisbon office?", [("forty desks", 37)])]
+    made = answer_type_negatives(ps, 1.0)
+    assert [(p.context, [(q.id, q.question, q.answers) for q in p.questions]) for p in made] == [
+        (texts[1], [("l-0" + TYPE_SUFFIX, "When did the Lisbon office open?", [])])]
 
 
 def test_mentions_answer_compares_like_the_squad_metric():
