@@ -6,7 +6,7 @@ architecture, reader and scorer through entry points.
 """
 import importlib
 
-__version__ = "0.3.0"  # the package version: pyproject.toml reads it from here
+__version__ = "0.4.0"  # the package version: pyproject.toml reads it from here
 
 _EXPORTS = {
     "Answer": "results",
