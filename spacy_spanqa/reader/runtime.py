@@ -16,7 +16,7 @@ def runtime_from_flags(runtime: str, *, quantize: Optional[bool] = None, onnx: O
     DeprecationWarning when either is given; `runtime` when neither is true."""
     if quantize is not None or onnx is not None:
         warnings.warn(
-            "span_qa's `quantize` and `onnx` settings are deprecated (removal in 0.4): "
+            "span_qa's `quantize` and `onnx` settings are deprecated (removal in 0.5): "
             'set runtime = "int8", "onnx" or "torch" instead.',
             DeprecationWarning,
             stacklevel=2,
