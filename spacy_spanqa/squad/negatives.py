@@ -21,7 +21,7 @@ in a generated context.
 """
 import random
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..sentences import sentence_spans
 from .format import SquadParagraph, SquadQuestion
@@ -112,6 +112,14 @@ def _tokens(texts: List[str]) -> List[List[str]]:
     return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
 
 
+def paragraphs_by_title(paragraphs: Sequence[SquadParagraph]) -> Dict[str, List[int]]:
+    """The indices of the paragraphs of each article (title), in order."""
+    by_title: Dict[str, List[int]] = {}
+    for i, p in enumerate(paragraphs):
+        by_title.setdefault(p.title, []).append(i)
+    return by_title
+
+
 SWAP_SUFFIX = "-neg-swap"
 # Names (runs of capitalised words) and numbers, swapped only for their own kind.
 _NAME = re.compile(r"\b[A-Z][a-z][\w'\-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'\-]*)*")
@@ -119,6 +127,11 @@ _NUMBER = re.compile(r"\b\d[\d,]*\b")
 _FUNCTION_WORDS = set("a an and are as at be but by did do does for from had has have how if in is it its "
                       "of on or that the their there these they this to was were what when where which "
                       "who whom whose why will with".split())
+
+
+def _content_words(text: str) -> Set[str]:
+    """The lowercased words of `text` other than function words."""
+    return set(re.findall(r"\w+", text.lower())) - _FUNCTION_WORDS
 
 
 def _names_and_numbers(text: str) -> Dict[str, List[str]]:
@@ -150,9 +163,7 @@ def entity_swap_negatives(
     if fraction <= 0:
         return []
     rng = random.Random(seed)
-    by_title: Dict[str, List[int]] = {}
-    for i, p in enumerate(paragraphs):
-        by_title.setdefault(p.title, []).append(i)
+    by_title = paragraphs_by_title(paragraphs)
     found = [_names_and_numbers(p.context) for p in paragraphs]
     out: List[SquadParagraph] = []
     for i, p in enumerate(paragraphs):
@@ -264,18 +275,16 @@ def answer_type_negatives(
     if fraction <= 0:
         return []
     rng = random.Random(seed)
-    by_title: Dict[str, List[int]] = {}
-    for i, p in enumerate(paragraphs):
-        by_title.setdefault(p.title, []).append(i)
-    numberless = {i for i, p in enumerate(paragraphs) if not _NUMBER_WORDS.search(p.context)}
-    words = [set(re.findall(r"\w+", p.context.lower())) - _FUNCTION_WORDS for p in paragraphs]
+    by_title = paragraphs_by_title(paragraphs)
+    # The content words of the only paragraphs that can receive such questions.
+    words = {i: _content_words(p.context) for i, p in enumerate(paragraphs) if not _NUMBER_WORDS.search(p.context)}
     extra: Dict[int, List[SquadQuestion]] = {}
     for i, p in enumerate(paragraphs):
         for q in p.questions:
             if not q.answers or not _NUMBER_QUESTION.match(q.question) or rng.random() >= fraction:
                 continue
-            asked = set(re.findall(r"\w+", q.question.lower())) - _FUNCTION_WORDS
-            pool = [j for j in by_title[p.title] if j != i and j in numberless]
+            asked = _content_words(q.question)
+            pool = [j for j in by_title[p.title] if j != i and j in words]
             if not pool:
                 continue
             j = max(pool, key=lambda j: (len(asked & words[j]), -j))

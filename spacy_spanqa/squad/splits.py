@@ -13,6 +13,7 @@ from .negatives import (
     antonym_negatives,
     entity_swap_negatives,
     on_topic_negatives,
+    paragraphs_by_title,
     retrieval_negatives,
 )
 from .parallel_facts import parallel_fact_paragraphs
@@ -39,9 +40,7 @@ def add_unanswerable(
     (or any other paragraph) as unanswerable questions, SQuAD 2.0 style, so
     the reader learns an honest no-answer for passages that do not hold it."""
     rng = random.Random(seed)
-    by_title: Dict[str, List[int]] = collections.defaultdict(list)
-    for i, p in enumerate(paragraphs):
-        by_title[p.title].append(i)
+    by_title = paragraphs_by_title(paragraphs)
     extra: Dict[int, List[SquadQuestion]] = collections.defaultdict(list)
     for i, p in enumerate(paragraphs):
         for q in p.questions:
