@@ -305,6 +305,10 @@ def evaluate(
     limit: int = typer.Option(0, help="Evaluate only the first N questions (0: all)."),
     skip: int = typer.Option(0, help="Leave out the first N questions, e.g. those the reader was calibrated on."),
     threshold: Optional[float] = typer.Option(None, help="No-answer threshold on the reader score (0-1)."),
+    refusal: Optional[float] = typer.Option(
+        None, help='Instead of a threshold: say "no answer" to this share (0-1) of the unanswerable questions, '
+        "to compare readers at the same refusal rate; the JSON gives the threshold that does it.",
+    ),
     batch_size: int = typer.Option(16, help="Paragraphs per batch."),
     runtime: Optional[str] = runtime_option(),
     plot: Optional[Path] = typer.Option(
@@ -313,6 +317,10 @@ def evaluate(
 ):
     """Official SQuAD EM/F1 of a reader on a SQuAD file, the HasAns/NoAns split,
     the best no-answer threshold and the calibration table; prints one JSON object."""
+    if refusal is not None and threshold is not None:
+        raise ValueError("Give either --threshold or --refusal, not both.")
+    if refusal is not None and not 0.0 < refusal < 1.0:
+        raise ValueError(f"--refusal {refusal} is not a share between 0 and 1: give e.g. --refusal 0.9.")
     from .reader.loading import load_reader
     from .squad.evaluation import evaluate as evaluate_reader
     from .squad.format import read_squad
@@ -321,7 +329,11 @@ def evaluate(
         _check_plotting()
     paragraphs = read_squad(data)
     nlp = load_reader(model, runtime)
-    result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size, skip=skip)
+    try:
+        result = evaluate_reader(nlp, paragraphs, threshold, limit=limit, batch_size=batch_size, skip=skip,
+                                 refusal=refusal)
+    except ValueError as err:
+        raise ValueError(f"{data}: {err}") from None
     if plot is not None:
         from .squad.plots import plot_reliability
 

@@ -7,6 +7,7 @@ The score is sigmoid(scale * margin + bias), where margin is the span's logit
 margin over the null answer: a temperature and a bias, fitted by logistic
 regression (Platt scaling), so the order of answers never changes.
 """
+import math
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -78,6 +79,25 @@ def best_threshold(scores: Sequence[float], f1s: Sequence[float], has_answer: Se
         if current > best:
             best, best_t = current, float(scores[i])
     return (best_t if best_t != float("inf") else 1.0), 100.0 * best / n
+
+
+def threshold_for_refusal(scores: Sequence[float], has_answer: Sequence[bool], refusal: float) -> float:
+    """The threshold at which the reader says "no answer" to `refusal` (0-1)
+    of the unanswerable questions: the way to compare readers at the same
+    refusal rate rather than each at its own fitted threshold (a fitted
+    threshold is one point on a trade-off, and readers fit different points)."""
+    if not 0.0 < refusal < 1.0:
+        raise ValueError(f"The refusal share must be between 0 and 1 (exclusive), not {refusal}.")
+    unanswerable = sorted(s for s, h in zip(scores, has_answer) if not h)
+    if not unanswerable:
+        raise ValueError(
+            "These questions have no unanswerable ones, so no refusal rate can be matched; "
+            "use a SQuAD 2.0 file with unanswerable questions, or set the threshold itself."
+        )
+    refused = math.ceil(refusal * len(unanswerable))  # the lowest-scored ones: score < threshold
+    if refused == len(unanswerable):
+        return math.nextafter(unanswerable[-1], math.inf)
+    return float(unanswerable[refused])
 
 
 def tentative_floor(scores: Sequence[float], right: Sequence[bool], threshold: float,

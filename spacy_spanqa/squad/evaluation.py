@@ -8,7 +8,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 
-from ..reader.calibration import RIGHT_F1, Calibration, best_threshold, fit_scale_bias, reliability, tentative_floor
+from ..reader.calibration import (
+    RIGHT_F1,
+    Calibration,
+    best_threshold,
+    fit_scale_bias,
+    reliability,
+    tentative_floor,
+    threshold_for_refusal,
+)
 from ..reader.corpus import doc_with_questions
 from ..reader.loading import get_span_qa
 from .format import SquadParagraph
@@ -124,14 +132,20 @@ def evaluate(
     batch_size: int = 16,
     progress: bool = True,
     skip: int = 0,
+    refusal: Optional[float] = None,
 ) -> Evaluation:
     """The reader's official SQuAD scores on the paragraphs' questions at
     `threshold` (None: the reader's own), with the best threshold and the
-    calibration table (see `score_outputs`); `skip` and `limit` pick the questions."""
+    calibration table (see `score_outputs`); `skip` and `limit` pick the questions.
+    `refusal` instead sets the threshold that refuses that share of the
+    unanswerable questions (`threshold_for_refusal`)."""
     reader = get_span_qa(nlp)
     if threshold is None:
         threshold = reader.cfg["no_answer_threshold"]
     outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress, skip=skip)
+    if refusal is not None:
+        scores = [reader.score_margin(o.margin) if o.margin is not None else 0.0 for o in outputs]
+        threshold = threshold_for_refusal(scores, [bool(golds[o.id]) for o in outputs], refusal)
     scores, predictions, na_probs = score_outputs(outputs, golds, reader.score_margin, threshold)
     return Evaluation(scores, predictions, na_probs)
 

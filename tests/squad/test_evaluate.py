@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_spanqa.reader.calibration import best_threshold, fit_scale_bias, reliability
+from spacy_spanqa.reader.calibration import best_threshold, fit_scale_bias, reliability, threshold_for_refusal
 from tests.facts import FACTS
 
 ROOT = Path(__file__).parents[2]
@@ -139,6 +139,42 @@ def test_best_threshold_answers_exactly_the_questions_that_pay():
     threshold, f1 = best_threshold(scores, f1s, has_answer)
     # Answering only the 0.9 one pays best: 1.0 + 0 (the 0.6 one refused) + 1 + 1 (both refused) = 3 of 4.
     assert threshold == 0.9 and f1 == pytest.approx(75.0)
+
+
+def test_threshold_for_refusal_refuses_that_share_of_the_unanswerable_questions():
+    scores = [0.4, 0.1, 0.95, 0.3, 0.2, 0.05]
+    has_answer = [False, False, True, False, False, True]  # unanswerable scores: 0.1, 0.2, 0.3, 0.4
+    assert threshold_for_refusal(scores, has_answer, 0.5) == 0.3  # refuses 0.1 and 0.2 (score < threshold)
+    assert threshold_for_refusal(scores, has_answer, 0.6) == 0.4  # 2.4 of 4 rounds up to 3 refused
+    everything = threshold_for_refusal(scores, has_answer, 0.99)
+    assert everything > 0.4 and sum(s < everything for s, h in zip(scores, has_answer) if not h) == 4
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        threshold_for_refusal(scores, has_answer, 1.0)
+    with pytest.raises(ValueError, match="no unanswerable"):
+        threshold_for_refusal([0.5, 0.7], [True, True], 0.9)
+
+
+def test_evaluate_at_a_refusal_rate_reports_the_threshold_that_gives_it(tmp_path, tiny_nlp):
+    from spacy_spanqa.squad.evaluation import evaluate
+    from spacy_spanqa.squad.format import read_squad
+
+    paragraphs = read_squad(squad_file(tmp_path / "facts.json"))
+    result = evaluate(tiny_nlp, paragraphs, refusal=0.6, progress=False).scores
+    assert result["NoAns_total"] == 5 and result["NoAns_refused"] == pytest.approx(60.0)  # 3 of 5
+    at_that_threshold = evaluate(tiny_nlp, paragraphs, threshold=result["threshold"], progress=False).scores
+    assert at_that_threshold["f1"] == pytest.approx(result["f1"])
+
+
+def test_evaluate_refusal_without_unanswerable_questions_says_what_to_give(tmp_path):
+    data = squad_file(tmp_path / "answerable.json", unanswerable=False)
+    both = subprocess.run([sys.executable, "-m", "spacy_spanqa.cli", "evaluate", "--data", str(data),
+                           "--refusal", "0.9", "--threshold", "0.5"], capture_output=True, text=True, cwd=ROOT)
+    assert both.returncode == 1 and "either --threshold or --refusal" in both.stderr
+    none = subprocess.run([sys.executable, "-m", "spacy_spanqa.cli", "evaluate", "--data", str(data),
+                           "--refusal", "0.9"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert none.returncode == 1, none.stderr[-2000:]
+    assert "answerable.json: These questions have no unanswerable ones" in none.stderr
+    assert "Traceback" not in none.stderr
 
 
 def test_reliability_of_a_calibrated_score_is_near_zero_error():
