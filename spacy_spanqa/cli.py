@@ -319,12 +319,13 @@ def evaluate(
     the best no-answer threshold and the calibration table; prints one JSON object."""
     if refusal is not None and threshold is not None:
         raise ValueError("Give either --threshold or --refusal, not both.")
-    if refusal is not None and not 0.0 < refusal < 1.0:
-        raise ValueError(f"--refusal {refusal} is not a share between 0 and 1: give e.g. --refusal 0.9.")
+    from .reader.calibration import check_refusal
     from .reader.loading import load_reader
     from .squad.evaluation import evaluate as evaluate_reader
     from .squad.format import read_squad
 
+    if refusal is not None:
+        check_refusal(refusal)  # before the reader loads
     if plot is not None:
         _check_plotting()
     paragraphs = read_squad(data)

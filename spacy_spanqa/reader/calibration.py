@@ -81,13 +81,18 @@ def best_threshold(scores: Sequence[float], f1s: Sequence[float], has_answer: Se
     return (best_t if best_t != float("inf") else 1.0), 100.0 * best / n
 
 
+def check_refusal(refusal: float) -> None:
+    """A refusal share must lie strictly between 0 and 1."""
+    if not 0.0 < refusal < 1.0:
+        raise ValueError(f"The refusal share must be between 0 and 1 (exclusive), not {refusal}: give e.g. 0.9.")
+
+
 def threshold_for_refusal(scores: Sequence[float], has_answer: Sequence[bool], refusal: float) -> float:
     """The threshold at which the reader says "no answer" to `refusal` (0-1)
     of the unanswerable questions: the way to compare readers at the same
     refusal rate rather than each at its own fitted threshold (a fitted
     threshold is one point on a trade-off, and readers fit different points)."""
-    if not 0.0 < refusal < 1.0:
-        raise ValueError(f"The refusal share must be between 0 and 1 (exclusive), not {refusal}.")
+    check_refusal(refusal)
     unanswerable = sorted(s for s, h in zip(scores, has_answer) if not h)
     if not unanswerable:
         raise ValueError(

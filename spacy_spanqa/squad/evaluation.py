@@ -80,13 +80,18 @@ def answer_f1(output: ReaderOutput, gold: List[str]) -> float:
     return max(f1_score(output.text, g) for g in gold)
 
 
+def output_scores(outputs: Sequence[ReaderOutput], score_margin) -> List[float]:
+    """Each output's score (`score_margin` of its margin); 0 where the context had no span."""
+    return [score_margin(o.margin) if o.margin is not None else 0.0 for o in outputs]
+
+
 def score_outputs(
     outputs: Sequence[ReaderOutput], golds: Dict[str, List[str]], score_margin, threshold: float
 ) -> Tuple[dict, Dict[str, str], Dict[str, float]]:
     """Official scores at `threshold`, plus best_f1 / best_f1_thresh and the
     calibration table; also the predictions and no-answer probabilities in
     the official script's formats. `score_margin` maps a margin to a score."""
-    scores = [score_margin(o.margin) if o.margin is not None else 0.0 for o in outputs]
+    scores = output_scores(outputs, score_margin)
     predictions = {
         o.id: (o.text if o.margin is not None and s >= threshold else "") for o, s in zip(outputs, scores)
     }
@@ -144,8 +149,8 @@ def evaluate(
         threshold = reader.cfg["no_answer_threshold"]
     outputs, golds = read_questions(nlp, paragraphs, limit=limit, batch_size=batch_size, progress=progress, skip=skip)
     if refusal is not None:
-        scores = [reader.score_margin(o.margin) if o.margin is not None else 0.0 for o in outputs]
-        threshold = threshold_for_refusal(scores, [bool(golds[o.id]) for o in outputs], refusal)
+        has_answer = [bool(golds[o.id]) for o in outputs]
+        threshold = threshold_for_refusal(output_scores(outputs, reader.score_margin), has_answer, refusal)
     scores, predictions, na_probs = score_outputs(outputs, golds, reader.score_margin, threshold)
     return Evaluation(scores, predictions, na_probs)
 
