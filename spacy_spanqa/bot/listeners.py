@@ -33,6 +33,7 @@ from .replies import Question, Replies
 from .settings import DEFAULT_MAX_QUESTION_CHARS, DEFAULT_PROMPTS, MAX_PROMPTS
 from .slack_text import escape, looks_like_question, mentions, question_from_text
 from .store import BotStore
+from .thread_order import ThreadOrder
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class Listeners:
         self.gate = gate
         self.max_question_chars = max_question_chars
         self.suggested_prompts = list(suggested_prompts)[:MAX_PROMPTS]
+        self.order = ThreadOrder()
 
     # -- global middleware ---------------------------------------------------------------
 
@@ -139,14 +141,17 @@ class Listeners:
         """Acknowledge an event id some replica took before (a Slack retry,
         possibly of one still being answered) without running any listener.
         A mention marks its thread as asked here, before the 200, so that a
-        follow-up sent at once is taken (the mention's listener runs later)."""
+        follow-up sent at once is taken (the mention's listener runs later),
+        and after the mention (`ThreadOrder`)."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not self.store.claim(f"event:{event_id}"):
             logger.info("Skipping repeated event %s", event_id)
             return BoltResponse(status=200, body="")
         event = body.get("event") or {}
         if event_id and event.get("type") == "app_mention" and event.get("channel") and event.get("ts"):
-            self.store.note_asked(event["channel"], event.get("thread_ts") or event["ts"])
+            self.store.note_asked(event["channel"], _mention_thread(event))
+            if from_a_person(event):  # on_mention will take it
+                self.order.note(event["channel"], _mention_thread(event), event["ts"])
         return next()
 
     # -- events ----------------------------------------------------------------
@@ -154,7 +159,10 @@ class Listeners:
     def on_mention(self, event: Dict[str, Any], body: Dict[str, Any], context) -> None:
         in_dm = event["channel"].startswith("D")  # DMs are answered at the top level, like message.im
         thread_ts = event.get("thread_ts") or (None if in_dm else event["ts"])
-        self._take_message(event, body, context.bot_user_id, thread_ts=thread_ts)
+        try:
+            self._take_message(event, body, context.bot_user_id, thread_ts=thread_ts)
+        finally:
+            self.order.taken(event["channel"], _mention_thread(event), event["ts"])
 
     def on_direct_message(self, event: Dict[str, Any], body: Dict[str, Any], context) -> None:
         """Reply in the conversation, or in the thread asked in."""
@@ -342,8 +350,11 @@ class Listeners:
         if problem:
             self.replies.text(question, problem)
             return
-        # Recorded before the (slower) audience check, so a follow-up sent at
-        # once finds the thread asked in; the follow-up is checked on its own.
+        # Read and answered after the thread's earlier questions.
+        if thread_ts and not self.order.wait_for_earlier(question.channel, thread_ts, question.message_ts):
+            logger.warning("An earlier question in thread %s was not taken in time; taking %s anyway", thread_ts, question.message_ts)
+        # Recorded before the (slower) audience check, so that a replica taking
+        # a follow-up finds it; the follow-up is checked on its own.
         self._read_in_context(question)
         if not self._admit(question, _asker(event.get("user"), event, body), place):
             return
@@ -419,6 +430,11 @@ class Listeners:
             logger.warning("Could not open the correction form: %s", error.response.get("error"))
             return False
         return True
+
+
+def _mention_thread(event: Dict[str, Any]) -> str:
+    """The thread a mention is asked in: its own, or the one it starts."""
+    return event.get("thread_ts") or event["ts"]
 
 
 def _asker(user: Optional[str], event: Dict[str, Any], body: Dict[str, Any]) -> Asker:

@@ -1,10 +1,13 @@
 """Follow-up questions with their thread's context: how a follow-up is read
 (bot/followups.py) and the bot answering thread cases end to end over HTTP."""
 import json
+import threading
+import time
 
 import pytest
 
 from spacy_spanqa.bot.followups import needs_context, resolve
+from spacy_spanqa.bot.thread_order import ThreadOrder
 from tests.bot.fakes import FakeAnswerer
 from tests.bot.mock_slack import app_mention, message, next_ts, send_event
 from tests.bot.running import RunningBot
@@ -131,11 +134,43 @@ def test_threads_do_not_share_context(api, bot, answerer):
 def test_follow_up_sent_before_the_first_answer_arrives_is_answered(api, tmp_path):
     slow = FakeAnswerer(slow_seconds=0.5)
     running = RunningBot(api, slow, tmp_path / "feedback.sqlite")
+    root = next_ts()
+    claim = running.store.claim
+
+    def late_for_the_mention(key):  # its listener runs after the follow-up's has started
+        if key.endswith(f":{root}"):
+            time.sleep(0.3)
+        return claim(key)
+
+    running.store.claim = late_for_the_mention
     try:
-        root = next_ts()
         send_event(running.url, app_mention("slow: how many vacation days do new hires get?", ts=root))
         send_event(running.url, message("What about sick days?", channel="C0001", channel_type="channel", thread_ts=root))
         thread_replies(api, "C0001", root, 2)
     finally:
         running.close()
-    assert slow.asked[-1] == "slow: how many sick days do new hires get?"
+    assert slow.asked == ["slow: how many vacation days do new hires get?", "slow: how many sick days do new hires get?"]
+
+
+def test_a_question_waits_only_for_the_mentions_posted_before_it_in_its_thread():
+    order = ThreadOrder(wait_seconds=5)
+    order.note("C1", "100.000001", "100.000001")
+    waited = []
+    later = threading.Thread(target=lambda: waited.append(order.wait_for_earlier("C1", "100.000001", "100.000002")))
+    later.start()
+    later.join(0.2)
+    assert later.is_alive()  # held until the mention is taken
+    assert order.wait_for_earlier("C1", "100.000001", "100.000001")  # the mention itself: nothing earlier
+    assert order.wait_for_earlier("C2", "100.000001", "100.000002")  # another channel's thread
+    order.taken("C1", "100.000001", "100.000001")
+    later.join(2)
+    assert waited == [True]
+
+
+def test_a_mention_never_taken_holds_its_thread_only_for_the_wait():
+    order = ThreadOrder(wait_seconds=0.2)
+    order.note("C1", "100.000001", "100.000001")
+    started = time.monotonic()
+    assert order.wait_for_earlier("C1", "100.000001", "100.000002") is False
+    assert 0.15 < time.monotonic() - started < 2
+    assert order.wait_for_earlier("C1", "100.000001", "100.000003")  # stale now: no longer waited for
