@@ -20,6 +20,9 @@ Thread = Tuple[str, str]  # (channel, thread_ts)
 
 
 class ThreadOrder:
+    """The mentions each thread is still to take: `note` on arrival, `taken`
+    when done, and `wait_for_earlier` before a later question is read."""
+
     def __init__(self, wait_seconds: float = DEFAULT_WAIT_SECONDS):
         self.wait_seconds = wait_seconds
         self._changed = threading.Condition()
